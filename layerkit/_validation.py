@@ -1,0 +1,209 @@
+"""Argument checks shared by the public entry points.
+
+Every check raises before any state is touched, with a message that names the argument,
+what was expected and what was received.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+
+class LayerkitValueError(ValueError):
+    """A value is out of range, of the wrong shape, or inconsistent with the model."""
+
+
+class LayerkitTypeError(TypeError):
+    """An argument has the wrong type (non-numeric array, object dtype, ...)."""
+
+
+def as_numeric_array(value: Any, argument: str) -> np.ndarray:
+    """``np.asarray(value)``, refusing object, string and complex arrays and empty ones."""
+    if isinstance(value, np.ndarray):
+        array = value
+    else:
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError) as exc:
+            raise LayerkitTypeError(
+                f"{argument} must be a numeric array; could not convert {type(value).__name__}: {exc}"
+            ) from exc
+    if array.dtype.kind not in "biuf":
+        raise LayerkitTypeError(
+            f"{argument} must hold real numbers (bool, int or float dtype); received an array "
+            f"of dtype {array.dtype}"
+        )
+    if array.size == 0:
+        raise LayerkitValueError(f"{argument} is empty (shape {array.shape}); expected at least one sample")
+    return array
+
+
+def all_finite(array: np.ndarray) -> bool:
+    """Whether every element is finite, in one reduction for the usual (finite) case."""
+    if array.dtype.kind in "biu":
+        return True
+    # Any NaN or inf makes the sum non-finite. A finite sum proves finiteness; a non-finite
+    # one may be overflow of huge finite values, so check exactly then.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(array, dtype=np.float64)
+    return bool(math.isfinite(total)) or bool(np.isfinite(array).all())
+
+
+def check_finite(array: np.ndarray, argument: str) -> None:
+    if not all_finite(array):
+        bad = np.argwhere(~np.isfinite(array))[0]
+        where = tuple(int(i) for i in bad)
+        raise LayerkitValueError(
+            f"{argument} contains NaN or infinity (first at index {where}: "
+            f"{array[where]!r}); expected finite values"
+        )
+
+
+def check_features(
+    X: Any,
+    input_shape: tuple[int, ...],
+    *,
+    argument: str = "X",
+    layer: str = "input",
+    check_values: bool = True,
+) -> np.ndarray:
+    """Check ``X`` is a batch of samples of shape ``input_shape``; return it as an array."""
+    array = as_numeric_array(X, argument)
+    expected_ndim = 1 + len(input_shape)
+    if array.ndim != expected_ndim or tuple(array.shape[1:]) != tuple(input_shape):
+        hint = ""
+        if array.ndim == len(input_shape) and tuple(array.shape) == tuple(input_shape):
+            hint = " (a single sample? pass X[None] or X.reshape(1, -1))"
+        raise LayerkitValueError(
+            f"{argument} must have shape (n_samples, {', '.join(map(str, input_shape))}) for "
+            f"layer {layer!r} with input shape {tuple(input_shape)}; received shape "
+            f"{array.shape}{hint}"
+        )
+    if check_values:
+        check_finite(array, argument)
+    return array
+
+
+def check_n_samples(X: np.ndarray, y: np.ndarray, x_name: str = "X", y_name: str = "y") -> None:
+    if len(X) != len(y):
+        raise LayerkitValueError(
+            f"{x_name} and {y_name} must have the same number of samples; received "
+            f"{len(X)} and {len(y)}"
+        )
+
+
+def check_targets_regression(
+    y: Any, n_outputs: int, dtype: Any, *, argument: str = "y"
+) -> np.ndarray:
+    array = as_numeric_array(y, argument)
+    if array.ndim == 1 and n_outputs == 1:
+        array = array[:, None]
+    if array.ndim != 2 or array.shape[1] != n_outputs:
+        raise LayerkitValueError(
+            f"{argument} must have shape (n_samples, {n_outputs}) to match the network's "
+            f"{n_outputs} outputs" + (" (or (n_samples,))" if n_outputs == 1 else "")
+            + f"; received shape {array.shape}"
+        )
+    check_finite(array, argument)
+    return np.asarray(array, dtype=dtype)
+
+
+def check_targets_classification(
+    y: Any, n_outputs: int, dtype: Any, *, argument: str = "y", binary: bool
+) -> np.ndarray:
+    """Labels ``(m,)`` or one-hot/probability rows ``(m, k)`` -> ``(m, k)`` float targets."""
+    array = as_numeric_array(y, argument)
+    check_finite(array, argument)
+    if array.ndim == 2 and array.shape[1] == 1 and n_outputs > 1:
+        array = array[:, 0]
+    loss = "binary_crossentropy" if binary else "categorical_crossentropy"
+    if array.ndim == 1:
+        if binary and n_outputs == 1:
+            if array.min() < 0 or array.max() > 1:
+                raise LayerkitValueError(
+                    f"{argument} for {loss} with one sigmoid output must hold values in [0, 1]; "
+                    f"received values from {array.min()!r} to {array.max()!r}"
+                )
+            return np.asarray(array[:, None], dtype=dtype)
+        return one_hot_labels(array, n_outputs, dtype, argument=argument)
+    if array.ndim != 2 or array.shape[1] != n_outputs:
+        raise LayerkitValueError(
+            f"{argument} must be integer class labels of shape (n_samples,) or one-hot rows "
+            f"of shape (n_samples, {n_outputs}) to match the network's {n_outputs} outputs; "
+            f"received shape {array.shape}"
+        )
+    if array.min() < 0 or array.max() > 1:
+        raise LayerkitValueError(
+            f"{argument} rows for {loss} must hold probabilities in [0, 1]; received values "
+            f"from {array.min()!r} to {array.max()!r}"
+        )
+    if not binary:
+        sums = array.sum(axis=1, dtype=np.float64)
+        bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-4)
+        if bad.size:
+            raise LayerkitValueError(
+                f"{argument} one-hot rows must sum to 1 for {loss}; row {int(bad[0])} sums to "
+                f"{sums[bad[0]]:.6g} ({bad.size} such rows)"
+            )
+    return np.asarray(array, dtype=dtype)
+
+
+def one_hot_labels(labels: np.ndarray, n_classes: int, dtype: Any, *, argument: str = "y") -> np.ndarray:
+    if labels.dtype.kind == "f":
+        if not np.array_equal(labels, np.round(labels)):
+            raise LayerkitValueError(
+                f"{argument} class labels must be whole numbers; received non-integer values "
+                f"such as {labels[labels != np.round(labels)][0]!r}"
+            )
+    lo, hi = labels.min(), labels.max()
+    if lo < 0 or hi >= n_classes:
+        raise LayerkitValueError(
+            f"{argument} class labels must be in [0, {n_classes - 1}] for a network with "
+            f"{n_classes} outputs; received labels from {lo!r} to {hi!r}"
+        )
+    out = np.zeros((labels.shape[0], n_classes), dtype=dtype)
+    out[np.arange(labels.shape[0]), labels.astype(np.intp)] = 1
+    return out
+
+
+def check_positive_int(value: Any, argument: str, *, minimum: int = 1, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise LayerkitTypeError(f"{argument} must be an integer; received {value!r}")
+    if value < minimum:
+        raise LayerkitValueError(f"{argument} must be >= {minimum}; received {argument}={value!r}")
+    return int(value)
+
+
+def check_real(
+    value: Any,
+    argument: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """A finite real number within optional bounds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise LayerkitTypeError(f"{argument} must be a real number; received {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise LayerkitValueError(f"{argument} must be finite; received {argument}={value!r}")
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        bound = "[" if low_inclusive else "("
+        raise LayerkitValueError(
+            f"{argument} must be in {bound}{low}, {high if high is not None else 'inf'}"
+            f"{']' if high_inclusive and high is not None else ')'}; received {argument}={value!r}"
+        )
+    if high is not None and (value > high or (value == high and not high_inclusive)):
+        raise LayerkitValueError(
+            f"{argument} must be in {'[' if low_inclusive else '('}{low if low is not None else '-inf'}, "
+            f"{high}{']' if high_inclusive else ')'}; received {argument}={value!r}"
+        )
+    return value

@@ -1,0 +1,9 @@
+"""Layers: one class per module."""
+
+from .activation import Activation
+from .base import Layer
+from .dense import Dense
+from .dropout import Dropout
+from .input import Input
+
+__all__ = ["Activation", "Dense", "Dropout", "Input", "Layer"]

@@ -1,0 +1,296 @@
+"""Cost functions: the data term of the objective.
+
+Every cost is averaged over the ``m`` samples of a batch, as seed 002 writes it:
+``J = (1/m) sum_i c(a_i, y_i)``. With sample weights, ``J = (1/m) sum_i w_i c(a_i, y_i)``
+(Keras's ``sum_over_batch_size`` reduction): weights of one keep the unweighted cost.
+
+============================  ===========================================  ===================
+name                          per-sample cost ``c(a, y)`` over ``k`` outputs  ``dJ/dz`` when fused
+============================  ===========================================  ===================
+``sum_of_squares`` (``sse``)  ``sum_j (a_j - y_j)^2`` (seeds 000, 003, 004)   -
+``mse``                       ``(1/k) sum_j (a_j - y_j)^2`` (Keras, PyTorch)  -
+``binary_crossentropy``       ``-sum_j y_j log a_j + (1-y_j) log(1-a_j)``     ``(a - y)/m`` after sigmoid
+``categorical_crossentropy``  ``-sum_j y_j log a_j``                          ``(a - y)/m`` after softmax
+============================  ===========================================  ===================
+
+A sigmoid output followed by binary cross-entropy, and a softmax output followed by
+categorical cross-entropy, have the output error ``delta = a - y`` with respect to the
+pre-activation ``z`` (seed 002, Lemmas 1 and 2). The network uses that *fused* error and
+computes the cost from the logits ``z`` (``log a = z - logsumexp(z)``; for the sigmoid,
+``-log a = softplus(-z)``) so that logits of magnitude 1e4 give finite, exact costs and no
+warnings. Without logits (a custom output layer) ``log`` is taken of ``a`` clipped to
+``[tiny, 1]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ._validation import check_targets_classification, check_targets_regression
+
+__all__ = [
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "Loss",
+    "MeanSquaredError",
+    "SumOfSquares",
+    "available_losses",
+    "get_loss",
+]
+
+
+class Loss:
+    """Base class of costs.
+
+    Subclasses implement :meth:`per_sample` and :meth:`gradient`; classification costs
+    also set ``fused_activation`` and implement :meth:`fused_delta` and
+    :meth:`per_sample_from_logits`.
+    """
+
+    name: ClassVar[str] = "loss"
+    #: name of the output activation whose Jacobian cancels against this cost's
+    fused_activation: ClassVar[str | None] = None
+    #: whether targets are classes (accuracy is then reported)
+    is_classification: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self._scratch: dict[str, np.ndarray] = {}
+
+    # -- targets ---------------------------------------------------------------------
+    def prepare_targets(
+        self, y: Any, n_outputs: int, dtype: Any, *, argument: str = "y"
+    ) -> np.ndarray:
+        """Validate ``y`` and return it as a ``(m, n_outputs)`` array of ``dtype``."""
+        return check_targets_regression(y, n_outputs, dtype, argument=argument)
+
+    # -- cost --------------------------------------------------------------------------
+    def per_sample(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Cost of each sample, shape ``(m,)``."""
+        raise NotImplementedError
+
+    def per_sample_from_logits(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{self.name} has no logit form")
+
+    def value(
+        self,
+        output: np.ndarray,
+        target: np.ndarray,
+        *,
+        logits: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
+    ) -> float:
+        """``J = (1/m) sum_i w_i c_i``; from ``logits`` when given (fused outputs)."""
+        costs = (
+            self.per_sample(output, target)
+            if logits is None
+            else self.per_sample_from_logits(logits, target)
+        )
+        m = costs.shape[0]
+        if sample_weight is None:
+            return float(np.sum(costs, dtype=np.float64) / m)
+        return float(np.dot(costs.astype(np.float64), sample_weight) / m)
+
+    # -- gradients ---------------------------------------------------------------------
+    def gradient(
+        self,
+        output: np.ndarray,
+        target: np.ndarray,
+        *,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``dJ/da``, shape of ``output``."""
+        raise NotImplementedError
+
+    def fused_delta(
+        self,
+        output: np.ndarray,
+        target: np.ndarray,
+        *,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``dJ/dz = w (a - y) / m`` with respect to the output pre-activation."""
+        m = output.shape[0]
+        out = np.subtract(output, target, out=out)
+        if sample_weight is not None:
+            out *= sample_weight[:, None]
+        out *= 1.0 / m
+        return out
+
+    def _buffer(self, key: str, like: np.ndarray) -> np.ndarray:
+        buf = self._scratch.get(key)
+        if buf is None or buf.shape[0] < like.shape[0] or buf.shape[1:] != like.shape[1:] or (
+            buf.dtype != like.dtype
+        ):
+            buf = np.empty_like(like)
+            self._scratch[key] = buf
+        return buf[: like.shape[0]]
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class SumOfSquares(Loss):
+    """The documents' cost: ``c = sum_j (a_j - y_j)^2`` summed over outputs, averaged over
+    samples (seed 000 section 3.1.1, seed 004). ``dJ/da = 2 (a - y) / m``."""
+
+    name = "sum_of_squares"
+
+    def per_sample(self, output, target):
+        diff = np.subtract(output, target, out=self._buffer("diff", output))
+        return np.einsum("ij,ij->i", diff, diff)
+
+    def gradient(self, output, target, *, sample_weight=None, out=None):
+        m = output.shape[0]
+        out = np.subtract(output, target, out=out)
+        if sample_weight is not None:
+            out *= sample_weight[:, None]
+        out *= 2.0 / m
+        return out
+
+
+class MeanSquaredError(SumOfSquares):
+    """Keras's and PyTorch's ``mse``: ``c = (1/k) sum_j (a_j - y_j)^2``, the mean over the
+    ``k`` outputs, averaged over samples. ``dJ/da = 2 (a - y) / (m k)``."""
+
+    name = "mse"
+
+    def per_sample(self, output, target):
+        return super().per_sample(output, target) / output.shape[1]
+
+    def gradient(self, output, target, *, sample_weight=None, out=None):
+        out = super().gradient(output, target, sample_weight=sample_weight, out=out)
+        out *= 1.0 / output.shape[1]
+        return out
+
+
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy (seed 002 section 2.3), summed over independent sigmoid outputs.
+
+    ``c = -sum_j [y_j log a_j + (1 - y_j) log(1 - a_j)]``. From logits it is
+    ``sum_j [max(z_j, 0) - y_j z_j + log(1 + exp(-|z_j|))]``, exact for any ``|z|``.
+    Targets: 0/1 labels ``(m,)`` for one output, integer classes ``(m,)`` for several
+    outputs (one-hot encoded, as seed 002's two-neuron logistic regression), or
+    ``(m, k)`` values in [0, 1].
+    """
+
+    name = "binary_crossentropy"
+    fused_activation = "sigmoid"
+    is_classification = True
+
+    def prepare_targets(self, y, n_outputs, dtype, *, argument="y"):
+        return check_targets_classification(
+            y, n_outputs, dtype, argument=argument, binary=True
+        )
+
+    def per_sample(self, output, target):
+        tiny = np.finfo(output.dtype).tiny
+        a = np.clip(output, tiny, 1.0 - np.finfo(output.dtype).epsneg)
+        return -np.sum(target * np.log(a) + (1.0 - target) * np.log1p(-a), axis=1)
+
+    def per_sample_from_logits(self, logits, target):
+        t = self._buffer("t", logits)
+        np.abs(logits, out=t)
+        np.negative(t, out=t)
+        np.exp(t, out=t)
+        np.log1p(t, out=t)  # log(1 + exp(-|z|))
+        u = self._buffer("u", logits)
+        np.maximum(logits, 0, out=u)
+        t += u
+        np.multiply(target, logits, out=u)
+        t -= u
+        return np.sum(t, axis=1)
+
+    def gradient(self, output, target, *, sample_weight=None, out=None):
+        m = output.shape[0]
+        tiny = np.finfo(output.dtype).tiny
+        a = np.clip(output, tiny, 1.0 - np.finfo(output.dtype).epsneg)
+        grad = (a - target) / (a * (1.0 - a))
+        if sample_weight is not None:
+            grad *= sample_weight[:, None]
+        grad /= m
+        if out is None:
+            return grad
+        np.copyto(out, grad, casting="same_kind")
+        return out
+
+
+class CategoricalCrossentropy(Loss):
+    """Categorical cross-entropy (seed 002 section 3.2): ``c = -sum_j y_j log a_j``.
+
+    From logits, ``c = logsumexp(z) - sum_j y_j z_j`` (rows of ``y`` sum to 1), computed
+    with the row maximum subtracted. Targets: integer classes ``(m,)`` or one-hot rows
+    ``(m, k)``.
+    """
+
+    name = "categorical_crossentropy"
+    fused_activation = "softmax"
+    is_classification = True
+
+    def prepare_targets(self, y, n_outputs, dtype, *, argument="y"):
+        return check_targets_classification(
+            y, n_outputs, dtype, argument=argument, binary=False
+        )
+
+    def per_sample(self, output, target):
+        tiny = np.finfo(output.dtype).tiny
+        return -np.sum(target * np.log(np.maximum(output, tiny)), axis=1)
+
+    def per_sample_from_logits(self, logits, target):
+        zmax = np.max(logits, axis=1, keepdims=True)
+        t = self._buffer("t", logits)
+        np.subtract(logits, zmax, out=t)
+        np.exp(t, out=t)
+        lse = np.log(np.sum(t, axis=1)) + zmax[:, 0]
+        return lse - np.einsum("ij,ij->i", target, logits)
+
+    def gradient(self, output, target, *, sample_weight=None, out=None):
+        m = output.shape[0]
+        tiny = np.finfo(output.dtype).tiny
+        grad = -target / np.maximum(output, tiny)
+        if sample_weight is not None:
+            grad *= sample_weight[:, None]
+        grad /= m
+        if out is None:
+            return grad
+        np.copyto(out, grad, casting="same_kind")
+        return out
+
+
+_LOSSES: dict[str, type[Loss]] = {
+    "sum_of_squares": SumOfSquares,
+    "sse": SumOfSquares,
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+    "binary_crossentropy": BinaryCrossentropy,
+    "bce": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "cce": CategoricalCrossentropy,
+    "crossentropy": CategoricalCrossentropy,
+}
+
+
+def available_losses() -> list[str]:
+    """Names accepted by :func:`get_loss`."""
+    return sorted(_LOSSES)
+
+
+def get_loss(spec: str | Loss) -> Loss:
+    """Return a loss object for a name or instance.
+
+    Parameters
+    ----------
+    spec : str or Loss
+        One of :func:`available_losses` or a :class:`Loss` instance (used as is).
+    """
+    if isinstance(spec, Loss):
+        return spec
+    if isinstance(spec, str) and spec.lower() in _LOSSES:
+        return _LOSSES[spec.lower()]()
+    raise ValueError(f"loss must be one of {available_losses()} or a Loss instance; received {spec!r}")
