@@ -106,6 +106,9 @@ class Network:
         self.dtype = dtype
         self.rng = np.random.default_rng(self.seed)
         self.history: Any = None
+        self.optimizer: Any = None
+        self.stop_training = False
+        self._last_output: np.ndarray | None = None
         self._penalty_override: float | None = None
         self._penalty_enabled = True
         self._build()
@@ -315,7 +318,7 @@ class Network:
     def _backprop(
         self, x: np.ndarray, target: np.ndarray, weight: np.ndarray | None, training: bool
     ) -> float:
-        output = self._forward(x, training)
+        output = self._last_output = self._forward(x, training)
         cost = self._data_cost(output, target, weight)
         last = self.layers[-1]
         if self._fused:
@@ -332,6 +335,117 @@ class Network:
     def _data_cost(self, output: np.ndarray, target: np.ndarray, weight: np.ndarray | None) -> float:
         logits = self.layers[-1]._z if self._fused else None
         return self.loss_fn.value(output, target, logits=logits, sample_weight=weight)
+
+    # ------------------------------------------------------------------ training
+    def train(
+        self,
+        X: Any,
+        y: Any,
+        X_val: Any = None,
+        y_val: Any = None,
+        *,
+        epochs: int = 1,
+        batch_size: int | None = 32,
+        learning_rate: float | None = None,
+        optimizer: Any = None,
+        schedule: Any = None,
+        penalty: float | None = None,
+        early_stopping: Any = None,
+        validation_split: float | None = None,
+        sample_weight: Any = None,
+        class_weight: dict[int, float] | None = None,
+        shuffle: bool = True,
+        verbose: int = 1,
+        callbacks: Sequence[Any] | None = None,
+        on_divergence: str = "warn",
+    ) -> Any:
+        """Train with mini-batch gradient descent (seed 002, sections 2.4 and 3.4).
+
+        Parameters
+        ----------
+        X, y : array_like
+            Training inputs ``(n, *input_shape)`` and targets (class labels ``(n,)`` or
+            one-hot ``(n, k)`` for cross-entropy; ``(n, k)`` values for mse). Batches are
+            gathered by index into a reused buffer: ``X`` may be a ``numpy.memmap`` larger
+            than memory, and the caller's arrays are never modified.
+        X_val, y_val : array_like, optional
+            Validation data, evaluated after every epoch (inference mode).
+        epochs : int, default 1
+            Passes over the training data (0 trains nothing).
+        batch_size : int or None, default 32
+            Samples per step. The last, smaller batch of an epoch is used, not dropped.
+            ``None`` is full-batch gradient descent (seed 000); 1 is online learning
+            (seed 001). A size above ``n`` means full batch.
+        learning_rate : float, optional
+            The optimiser's (initial) rate ``eta``; default: the optimiser's own
+            (SGD 0.01, RMSProp and Adam 0.001).
+        optimizer : str or Optimizer, optional
+            ``"sgd"``, ``"rmsprop"``, ``"adam"`` or an instance (``lk.SGD(momentum=0.9)``).
+            ``None`` continues with the network's current optimiser (and its state), or
+            plain SGD the first time. Passing the current optimiser's name continues it too.
+        schedule : str or Schedule, optional
+            ``"constant"`` (default), ``"time_decay"``, ``"step_decay"``,
+            ``"grow_and_slash"`` (seed 002, Algorithm 1; plain SGD only) or an instance.
+        penalty : float, optional
+            L2 strength ``lambda`` for this call, replacing the network's ``penalty``
+            (layers with their own ``penalty`` keep it). The objective is
+            ``J = (1/m) sum_i w_i c_i + (lambda/2) sum W^2``: the data term is averaged
+            over the batch and the penalty is not, so the weight gradient is
+            ``delta a + lambda W`` whatever the batch size (seed 002, section 3.4.3).
+        early_stopping : int or EarlyStopping, optional
+            An int ``s`` is seed 002's validation window (:class:`ValidationWindow`);
+            :class:`Patience` is Keras's rule. Needs validation data. When training ends
+            (early or after ``epochs``) the weights of the best validation epoch are
+            restored; ``history.best_epoch`` and ``history.restored_epoch`` say which.
+        validation_split : float, optional
+            Fraction of ``(X, y)`` held out for validation instead of ``X_val, y_val``: a
+            random split from the network's seed, stratified by class for classification
+            losses (Keras takes the *last* fraction instead).
+        sample_weight : array_like of shape (n,), optional
+            Weights of the samples in the data cost: ``(1/m) sum_i w_i c_i``. The penalty
+            is not weighted.
+        class_weight : dict, optional
+            ``{class: weight}``, multiplied into the sample weights.
+        shuffle : bool, default True
+            Reshuffle the batches every epoch (from the network's generator).
+        verbose : {0, 1, 2}, default 1
+            0 silent, 1 a progress bar over epochs, 2 one line per epoch.
+        callbacks : list of Callback, optional
+        on_divergence : {"warn", "raise", "stop"}, default "warn"
+            What to do when the training cost becomes NaN or infinite: training stops at
+            once and the best weights (or those from the start of the epoch) are restored;
+            then a :class:`DivergenceWarning` is issued, a :class:`DivergenceError`
+            raised, or nothing more.
+
+        Returns
+        -------
+        History
+            Also kept as ``self.history``. Training again continues from the current
+            weights and optimiser state.
+        """
+        from .training import train
+
+        return train(
+            self, X, y, X_val, y_val, epochs=epochs, batch_size=batch_size,
+            learning_rate=learning_rate, optimizer=optimizer, schedule=schedule,
+            penalty=penalty, early_stopping=early_stopping, validation_split=validation_split,
+            sample_weight=sample_weight, class_weight=class_weight, shuffle=shuffle,
+            verbose=verbose, callbacks=callbacks, on_divergence=on_divergence,
+        )
+
+    def evaluate(self, X: Any, y: Any, *, sample_weight: Any = None) -> Any:
+        """Objective (data cost + penalty) and accuracy on ``(X, y)``, in inference mode.
+
+        Returns
+        -------
+        Evaluation
+            A named tuple ``(cost, accuracy)``; ``accuracy`` is ``None`` for regression
+            losses.
+        """
+        from .training import Evaluation, _prepare, evaluate_data
+
+        data = _prepare(self, X, y, sample_weight, None, "X", "y")
+        return Evaluation(*evaluate_data(self, data))
 
     # ------------------------------------------------------------------ L2 penalty
     def _penalty_terms(self) -> Iterator[tuple[Layer, str, float]]:

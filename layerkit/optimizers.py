@@ -1,0 +1,235 @@
+"""Optimisers: update parameters in place from their gradients.
+
+An optimiser sees only lists of arrays (``params[i]`` and its gradient ``grads[i]``), never
+layers; its state ("slots": velocities, moment estimates) is kept per position and
+allocated on the first step, so a steady-state step allocates nothing.
+
+=========  ===============================================================================
+SGD        ``W <- W - eta g``
+momentum   ``v <- mu v - eta g;  W <- W + v``                       (Keras's form)
+Nesterov   ``v <- mu v - eta g;  W <- W + mu v - eta g``
+RMSProp    ``s <- rho s + (1 - rho) g^2;  W <- W - eta g / (sqrt(s) + eps)``
+Adam       ``m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;``
+           ``W <- W - eta sqrt(1 - b2^t)/(1 - b1^t) m / (sqrt(v) + eps)``
+=========  ===============================================================================
+
+Subclass :class:`Optimizer` and implement :meth:`update` (one array) to write your own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ._validation import LayerkitValueError, check_real
+
+__all__ = ["SGD", "Adam", "Optimizer", "RMSProp", "available_optimizers", "get_optimizer"]
+
+
+class Optimizer:
+    """Base class.
+
+    Parameters
+    ----------
+    learning_rate : float
+        Step size ``eta > 0``; schedules change it between steps through this attribute.
+
+    Attributes
+    ----------
+    iterations : int
+        Steps taken so far (Adam's ``t``).
+    """
+
+    name: ClassVar[str] = "optimizer"
+    #: slot names allocated per parameter, each an array of the parameter's shape
+    slot_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, learning_rate: float = 0.01) -> None:
+        self.learning_rate = check_real(learning_rate, "learning_rate", low=0.0, low_inclusive=False)
+        #: the rate schedules start from (``learning_rate`` changes as they run)
+        self.initial_learning_rate = self.learning_rate
+        self.iterations = 0
+        self.slots: list[dict[str, np.ndarray]] = []
+        self._scratch: list[np.ndarray] = []
+
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+        """Update every ``params[i]`` in place from ``grads[i]``."""
+        if len(self.slots) != len(params):
+            self.slots = [{name: np.zeros_like(p) for name in self.slot_names} for p in params]
+        if len(self._scratch) != len(params):
+            self._scratch = [np.empty_like(p) for p in params]
+        self.iterations += 1
+        for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
+            self.update(param, grad, self.slots[i], self._scratch[i])
+
+    def update(
+        self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray], scratch: np.ndarray
+    ) -> None:
+        """Update one array in place. ``scratch`` is a free array of the parameter's shape."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {"learning_rate": self.learning_rate}
+
+    def get_state(self) -> dict[str, Any]:
+        """Iteration count and copies of the slots (for checkpoints)."""
+        return {
+            "iterations": self.iterations,
+            "slots": [{k: v.copy() for k, v in s.items()} for s in self.slots],
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.iterations = int(state["iterations"])
+        self.slots = [{k: np.array(v) for k, v in s.items()} for s in state["slots"]]
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    Parameters
+    ----------
+    learning_rate : float, default 0.01
+    momentum : float, default 0.0
+        ``0 <= mu < 1``.
+    nesterov : bool, default False
+    """
+
+    name = "sgd"
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
+        super().__init__(learning_rate)
+        self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
+        self.nesterov = bool(nesterov)
+        if self.nesterov and self.momentum == 0.0:
+            raise LayerkitValueError("nesterov=True needs momentum > 0; received momentum=0.0")
+        self.slot_names = ("velocity",) if self.momentum else ()
+
+    def update(self, param, grad, slots, scratch):
+        np.multiply(grad, self.learning_rate, out=scratch)  # eta g
+        if not self.momentum:
+            param -= scratch
+            return
+        v = slots["velocity"]
+        v *= self.momentum
+        v -= scratch
+        if self.nesterov:
+            param -= scratch
+            np.multiply(v, self.momentum, out=scratch)
+            param += scratch
+        else:
+            param += v
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class RMSProp(Optimizer):
+    """RMSProp (Hinton's lecture 6e).
+
+    Parameters
+    ----------
+    learning_rate : float, default 0.001
+    rho : float, default 0.9
+    epsilon : float, default 1e-7
+    """
+
+    name = "rmsprop"
+    slot_names = ("mean_square",)
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7) -> None:
+        super().__init__(learning_rate)
+        self.rho = check_real(rho, "rho", low=0.0, high=1.0, high_inclusive=False)
+        self.epsilon = check_real(epsilon, "epsilon", low=0.0, low_inclusive=False)
+
+    def update(self, param, grad, slots, scratch):
+        s = slots["mean_square"]
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1.0 - self.rho
+        s *= self.rho
+        s += scratch
+        np.sqrt(s, out=scratch)
+        scratch += self.epsilon
+        np.divide(grad, scratch, out=scratch)
+        scratch *= self.learning_rate
+        param -= scratch
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba, 2015), with Keras's placement of ``epsilon``.
+
+    Parameters
+    ----------
+    learning_rate : float, default 0.001
+    beta_1 : float, default 0.9
+    beta_2 : float, default 0.999
+    epsilon : float, default 1e-7
+    """
+
+    name = "adam"
+    slot_names = ("m", "v")
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+    ) -> None:
+        super().__init__(learning_rate)
+        self.beta_1 = check_real(beta_1, "beta_1", low=0.0, high=1.0, high_inclusive=False)
+        self.beta_2 = check_real(beta_2, "beta_2", low=0.0, high=1.0, high_inclusive=False)
+        self.epsilon = check_real(epsilon, "epsilon", low=0.0, low_inclusive=False)
+
+    def update(self, param, grad, slots, scratch):
+        m, v = slots["m"], slots["v"]
+        t = self.iterations
+        m *= self.beta_1
+        np.multiply(grad, 1.0 - self.beta_1, out=scratch)
+        m += scratch
+        v *= self.beta_2
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1.0 - self.beta_2
+        v += scratch
+        alpha = self.learning_rate * np.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        np.sqrt(v, out=scratch)
+        scratch += self.epsilon
+        np.divide(m, scratch, out=scratch)
+        scratch *= alpha
+        param -= scratch
+
+    def get_config(self):
+        return {
+            "learning_rate": self.learning_rate,
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
+
+_OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "rmsprop": RMSProp, "adam": Adam}
+
+
+def available_optimizers() -> list[str]:
+    """Names accepted by :func:`get_optimizer`."""
+    return sorted(_OPTIMIZERS)
+
+
+def get_optimizer(spec: str | Optimizer, learning_rate: float | None = None) -> Optimizer:
+    """An optimiser for a name (with ``learning_rate`` if given) or an instance (as is)."""
+    if isinstance(spec, Optimizer):
+        return spec
+    if isinstance(spec, str) and spec.lower() in _OPTIMIZERS:
+        cls = _OPTIMIZERS[spec.lower()]
+        return cls() if learning_rate is None else cls(learning_rate=learning_rate)
+    raise LayerkitValueError(
+        f"optimizer must be one of {available_optimizers()} or an Optimizer instance; received {spec!r}"
+    )
