@@ -172,17 +172,21 @@ class ReLU(ActivationFunction):
     kinks = (0.0,)
 
     def __call__(self, z, out=None):
-        return np.maximum(z, 0, out=out)
+        return np.maximum(z, 0.0, out=out)
 
     def derivative(self, z, a=None):
         return (z > 0).astype(z.dtype)
 
     def backward(self, z, a, grad, out=None):
-        # a = max(z, 0) >= 0, so sign(a) is exactly the 0/1 derivative, computed in place
-        # without a temporary boolean mask.
-        out = np.sign(a, out=out)
-        out *= grad
-        return out
+        # a > 0 exactly where z > 0; the boolean mask lives in a reused buffer.
+        mask = self._mask
+        if mask is None or mask.shape[0] < a.shape[0] or mask.shape[1:] != a.shape[1:]:
+            mask = self._mask = np.empty(a.shape, dtype=bool)
+        mask = mask[: a.shape[0]]
+        np.greater(a, 0, out=mask)
+        return np.multiply(grad, mask, out=out)
+
+    _mask: np.ndarray | None = None
 
 
 class LeakyReLU(ActivationFunction):
@@ -272,14 +276,15 @@ class Softmax(ActivationFunction):
     name = "softmax"
 
     def __call__(self, z, out=None):
-        out = np.subtract(z, np.max(z, axis=-1, keepdims=True), out=out)
+        # ufunc.reduce directly: these rows are short, so per-call overhead dominates
+        out = np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=out)
         np.exp(out, out=out)
-        out /= np.sum(out, axis=-1, keepdims=True)
+        out /= np.add.reduce(out, axis=-1, keepdims=True)
         return out
 
     def backward(self, z, a, grad, out=None):
         out = np.multiply(grad, a, out=out)
-        dot = np.sum(out, axis=-1, keepdims=True)
+        dot = np.add.reduce(out, axis=-1, keepdims=True)
         np.subtract(grad, dot, out=out)
         out *= a
         return out

@@ -70,7 +70,10 @@ class Loss:
         """Cost of each sample, shape ``(m,)``."""
         raise NotImplementedError
 
-    def per_sample_from_logits(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+    def per_sample_from_logits(
+        self, logits: np.ndarray, target: np.ndarray, output: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per-sample cost from the output pre-activation (``output = f(logits)`` may help)."""
         raise NotImplementedError(f"{self.name} has no logit form")
 
     def value(
@@ -85,11 +88,11 @@ class Loss:
         costs = (
             self.per_sample(output, target)
             if logits is None
-            else self.per_sample_from_logits(logits, target)
+            else self.per_sample_from_logits(logits, target, output)
         )
         m = costs.shape[0]
         if sample_weight is None:
-            return float(np.sum(costs, dtype=np.float64) / m)
+            return float(costs.sum(dtype=np.float64)) / m
         return float(np.dot(costs.astype(np.float64), sample_weight) / m)
 
     # -- gradients ---------------------------------------------------------------------
@@ -194,7 +197,7 @@ class BinaryCrossentropy(Loss):
         a = np.clip(output, tiny, 1.0 - np.finfo(output.dtype).epsneg)
         return -np.sum(target * np.log(a) + (1.0 - target) * np.log1p(-a), axis=1)
 
-    def per_sample_from_logits(self, logits, target):
+    def per_sample_from_logits(self, logits, target, output=None):
         t = self._buffer("t", logits)
         np.abs(logits, out=t)
         np.negative(t, out=t)
@@ -242,13 +245,21 @@ class CategoricalCrossentropy(Loss):
         tiny = np.finfo(output.dtype).tiny
         return -np.sum(target * np.log(np.maximum(output, tiny)), axis=1)
 
-    def per_sample_from_logits(self, logits, target):
-        zmax = np.max(logits, axis=1, keepdims=True)
-        t = self._buffer("t", logits)
-        np.subtract(logits, zmax, out=t)
-        np.exp(t, out=t)
-        lse = np.log(np.sum(t, axis=1)) + zmax[:, 0]
-        return lse - np.einsum("ij,ij->i", target, logits)
+    def per_sample_from_logits(self, logits, target, output=None):
+        # logsumexp(z) = max z - log(max a): the largest softmax output is at least 1/k,
+        # so its log is exact, and no second exp pass over the logits is needed.
+        zmax = np.maximum.reduce(logits, axis=1)
+        if output is None:
+            t = self._buffer("t", logits)
+            np.subtract(logits, zmax[:, None], out=t)
+            np.exp(t, out=t)
+            lse = np.log(np.add.reduce(t, axis=1))
+            lse += zmax
+        else:
+            lse = np.log(np.maximum.reduce(output, axis=1))
+            np.subtract(zmax, lse, out=lse)
+        lse -= np.einsum("ij,ij->i", target, logits)
+        return lse
 
     def gradient(self, output, target, *, sample_weight=None, out=None):
         m = output.shape[0]

@@ -1,5 +1,8 @@
 """Optimisers: update parameters in place from their gradients.
 
+Only NumPy runs in the step: SciPy's BLAS is a second OpenBLAS whose threads would
+compete with NumPy's for the cores.
+
 An optimiser sees only lists of arrays (``params[i]`` and its gradient ``grads[i]``), never
 layers; its state ("slots": velocities, moment estimates) is kept per position and
 allocated on the first step, so a steady-state step allocates nothing.

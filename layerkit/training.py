@@ -64,6 +64,7 @@ class _Data:
     T: np.ndarray  # targets as (n, k) in the network's dtype
     W: np.ndarray | None  # per-sample weights (float64) or None
     index: np.ndarray | None  # rows of X used (validation_split), None for all
+    labels: np.ndarray | None = None  # class of each row (classification), for accuracy
 
     @property
     def n(self) -> int:
@@ -185,16 +186,18 @@ class _Loop:
             )
             self.tbuf = np.empty((m, data.T.shape[1]), dtype=data.T.dtype)
             self.wbuf = None if data.W is None else np.empty(m, dtype=data.W.dtype)
+            self.lbuf = None if data.labels is None else np.empty(m, dtype=data.labels.dtype)
         self.epoch_start = [p.copy() for p in self.params]
         self.best = [p.copy() for p in self.params] if self.stopper is not None else None
         self.saved = [p.copy() for p in self.params] if isinstance(self.sched, GrowAndSlash) else None
 
-    def _batch(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _batch(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Any]:
         data, start = self.data, b * self.batch_size
         stop = min(start + self.batch_size, data.n)
         if self.slices:
             w = None if data.W is None else data.W[start:stop]
-            return data.X[start:stop], data.T[start:stop], w
+            labels = None if data.labels is None else data.labels[start:stop]
+            return data.X[start:stop], data.T[start:stop], w, labels
         idx = self.order[start:stop]
         m = stop - start
         if self.rawbuf is None:
@@ -205,7 +208,8 @@ class _Loop:
             np.copyto(xb, raw, casting="unsafe")
         tb = np.take(data.T, idx, axis=0, out=self.tbuf[:m], mode="clip")
         wb = None if data.W is None else np.take(data.W, idx, out=self.wbuf[:m], mode="clip")
-        return xb, tb, wb
+        lb = None if data.labels is None else np.take(data.labels, idx, out=self.lbuf[:m], mode="clip")
+        return xb, tb, wb, lb
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> History:
@@ -232,12 +236,12 @@ class _Loop:
                     net.rng.shuffle(self.order)
                 total = correct = 0.0
                 for b in range(n_batches):
-                    xb, tb, wb = self._batch(b)
+                    xb, tb, wb, lb = self._batch(b)
                     cost = self._step(xb, tb, wb)
                     m = len(xb)
                     total += cost * m
-                    if net.is_classifier:
-                        correct += _count_correct(net._last_output, tb)
+                    if lb is not None:
+                        correct += _count_correct(net._last_output, lb)
                     if not math.isfinite(cost):
                         return self._diverged(epoch, b)
                     if self.batch_callbacks:
@@ -371,10 +375,16 @@ class _Loop:
         return hist
 
 
-def _count_correct(output: np.ndarray, target: np.ndarray) -> int:
-    if output.shape[1] == 1:
-        return int(np.count_nonzero((output[:, 0] > 0.5) == (target[:, 0] > 0.5)))
-    return int(np.count_nonzero(np.argmax(output, axis=1) == np.argmax(target, axis=1)))
+def _labels(target: np.ndarray) -> np.ndarray:
+    """Class of each target row: argmax of one-hot rows, ``> 0.5`` for one sigmoid unit."""
+    if target.shape[1] == 1:
+        return (target[:, 0] > 0.5).astype(np.intp)
+    return np.argmax(target, axis=1)
+
+
+def _count_correct(output: np.ndarray, labels: np.ndarray) -> int:
+    predicted = (output[:, 0] > 0.5) if output.shape[1] == 1 else output.argmax(axis=1)
+    return int(np.count_nonzero(predicted == labels))
 
 
 def evaluate_data(net: Network, data: _Data) -> tuple[float, float | None]:
@@ -397,7 +407,7 @@ def evaluate_data(net: Network, data: _Data) -> tuple[float, float | None]:
         out = net._forward(xb, False)
         total += net._data_cost(out, tb, wb) * (stop - start)
         if net.is_classifier:
-            correct += _count_correct(out, tb)
+            correct += _count_correct(out, _labels(tb))
     cost = total / n + net.penalty_value()
     return float(cost), (correct / n if net.is_classifier else None)
 
@@ -411,19 +421,22 @@ def _prepare(net, X, y, sample_weight, class_weight, x_name, y_name) -> _Data:
         from .network import _check_sample_weight
 
         weight = _check_sample_weight(sample_weight, len(x))
+    labels = _labels(target) if net.is_classifier else None
     if class_weight is not None:
-        per_class = _class_weights(class_weight, target)
+        if labels is None:
+            raise LayerkitValueError(
+                f"class_weight needs a classification loss; the network's loss is {net.loss_fn.name!r}"
+            )
+        per_class = _class_weights(class_weight, labels, max(2, target.shape[1]))
         weight = per_class if weight is None else weight * per_class
-    return _Data(x, target, weight, None)
+    return _Data(x, target, weight, None, labels)
 
 
-def _class_weights(class_weight: Any, target: np.ndarray) -> np.ndarray:
+def _class_weights(class_weight: Any, labels: np.ndarray, n_classes: int) -> np.ndarray:
     if not isinstance(class_weight, dict):
         raise LayerkitTypeError(
             f"class_weight must be a dict {{class: weight}}; received {type(class_weight).__name__}"
         )
-    k = target.shape[1]
-    n_classes = 2 if k == 1 else k
     table = np.ones(n_classes)
     for key, value in class_weight.items():
         if isinstance(key, bool) or not isinstance(key, int | np.integer) or not 0 <= key < n_classes:
@@ -431,7 +444,6 @@ def _class_weights(class_weight: Any, target: np.ndarray) -> np.ndarray:
                 f"class_weight keys must be class labels in [0, {n_classes - 1}]; received {key!r}"
             )
         table[int(key)] = check_real(value, f"class_weight[{key}]", low=0.0)
-    labels = (target[:, 0] > 0.5).astype(np.intp) if k == 1 else np.argmax(target, axis=1)
     return table[labels]
 
 
@@ -444,10 +456,8 @@ def _split(net: Network, data: _Data, fraction: float) -> tuple[_Data, _Data]:
             f"validation_split={fraction} leaves {n_val} validation and {n - n_val} training "
             f"samples out of {n}; both must be at least 1"
         )
-    if net.is_classifier:
-        labels = (
-            (data.T[:, 0] > 0.5).astype(np.intp) if data.T.shape[1] == 1 else np.argmax(data.T, axis=1)
-        )
+    if data.labels is not None:
+        labels = data.labels
         perm = net.rng.permutation(n)
         # Sort the shuffled rows by class, then deal every 1/fraction-th row of each class
         # to validation: class proportions are kept to within one sample.
@@ -467,8 +477,8 @@ def _split(net: Network, data: _Data, fraction: float) -> tuple[_Data, _Data]:
     else:
         perm = net.rng.permutation(n)
         val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-    train = _Data(data.X, data.T, data.W, train_idx)
-    val = _Data(data.X, data.T, data.W, val_idx)
+    train = _Data(data.X, data.T, data.W, train_idx, data.labels)
+    val = _Data(data.X, data.T, data.W, val_idx, data.labels)
     return train, val
 
 

@@ -179,10 +179,13 @@ class Layer:
         for key in self.params:
             self.params[key] = self.params[key].astype(self.dtype)
             self.grads[key] = self.grads[key].astype(self.dtype)
-        self._workspaces.clear()
+        self._release_workspaces()
 
     def _release_workspaces(self) -> None:
+        """Drop the workspaces (and any views a subclass cached in ``_views``)."""
         self._workspaces.clear()
+        if hasattr(self, "_views"):
+            self._views = None
 
     def _kink_signature(self) -> np.ndarray | None:
         """Which side of a non-differentiable point each unit sat on in the last forward.

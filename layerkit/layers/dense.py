@@ -83,6 +83,7 @@ class Dense(Layer):
         self.input_dim = check_positive_int(input_dim, "input_dim", allow_none=True)
         self.use_bias = bool(use_bias)
         self._identity = isinstance(self.activation, Identity)
+        self._views: tuple | None = None
         self._x: np.ndarray | None = None
         self._z: np.ndarray | None = None
         self._a: np.ndarray | None = None
@@ -108,23 +109,31 @@ class Dense(Layer):
         return (self.units,)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        m = x.shape[0]
-        z = self._workspace("z", (m, self.units))
+        z, a, delta = self._buffers(x.shape[0])
         np.matmul(x, self.params["W"], out=z)
         if self.use_bias:
             z += self.params["b"]
-        if self._identity:
-            a = z
-        else:
-            a = self.activation(z, out=self._workspace("a", (m, self.units)))
+        if not self._identity:
+            self.activation(z, out=a)
         self._x, self._z, self._a = x, z, a
         return a
+
+    def _buffers(self, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``z``, ``a`` and ``delta`` workspaces for a batch of ``m``, cached per size."""
+        cached = self._views
+        if cached is not None and cached[0] == m and cached[1].dtype == self.dtype:
+            return cached[1:]
+        z = self._workspace("z", (m, self.units))
+        a = z if self._identity else self._workspace("a", (m, self.units))
+        delta = self._workspace("delta", (m, self.units))
+        self._views = (m, z, a, delta)
+        return z, a, delta
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         if self._identity:
             return self._backward_preactivation(grad_out)
         delta = self.activation.backward(
-            self._z, self._a, grad_out, out=self._workspace("delta", grad_out.shape)
+            self._z, self._a, grad_out, out=self._buffers(grad_out.shape[0])[2]
         )
         return self._backward_preactivation(delta)
 
@@ -132,7 +141,12 @@ class Dense(Layer):
         """Backward from ``delta = dJ/dz`` (the network calls it with the fused output error)."""
         np.matmul(self._x.T, delta, out=self.grads["W"])
         if self.use_bias:
-            np.sum(delta, axis=0, out=self.grads["b"])
+            # sum over the samples as a matrix-vector product: BLAS beats np.sum here
+            m = delta.shape[0]
+            ones = self._workspaces.get("ones")
+            if ones is None or ones.shape[0] < m or ones.dtype != delta.dtype:
+                ones = self._workspaces["ones"] = np.ones(m, dtype=delta.dtype)
+            np.matmul(ones[:m], delta, out=self.grads["b"])
         if not self.needs_input_grad:
             return None
         return np.matmul(delta, self.params["W"].T, out=self._workspace("dx", self._x.shape))
