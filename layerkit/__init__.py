@@ -1,4 +1,8 @@
-"""layerkit: an object-oriented, Keras-style neural-network framework in NumPy and SciPy."""
+"""layerkit: an object-oriented, Keras-style neural-network framework in NumPy and SciPy.
+
+>>> import layerkit as lk
+>>> net = lk.Network([lk.Input(64), lk.Dense(32, "relu"), lk.Dense(10, "softmax")], seed=0)
+"""
 
 from ._validation import LayerkitTypeError, LayerkitValueError
 from ._version import __version__
@@ -8,29 +12,53 @@ from .activations import (
     get_activation,
     register_activation,
 )
+from .callbacks import Callback, EarlyStopping, History, Patience, ValidationWindow
 from .gradcheck import GradcheckReport, ParamCheck, gradcheck
 from .layers import Activation, Dense, Dropout, Input, Layer
 from .losses import Loss, available_losses, get_loss
 from .network import Network
+from .optimizers import SGD, Adam, Optimizer, RMSProp, available_optimizers, get_optimizer
+from .schedules import Constant, GrowAndSlash, Schedule, StepDecay, TimeDecay, get_schedule
+from .training import DivergenceError, DivergenceWarning, Evaluation
 
 __all__ = [
+    "SGD",
     "Activation",
     "ActivationFunction",
+    "Adam",
+    "Callback",
+    "Constant",
     "Dense",
+    "DivergenceError",
+    "DivergenceWarning",
     "Dropout",
+    "EarlyStopping",
+    "Evaluation",
     "GradcheckReport",
+    "GrowAndSlash",
+    "History",
     "Input",
     "Layer",
     "LayerkitTypeError",
     "LayerkitValueError",
     "Loss",
     "Network",
+    "Optimizer",
     "ParamCheck",
+    "Patience",
+    "RMSProp",
+    "Schedule",
+    "StepDecay",
+    "TimeDecay",
+    "ValidationWindow",
     "__version__",
     "available_activations",
     "available_losses",
+    "available_optimizers",
     "get_activation",
     "get_loss",
+    "get_optimizer",
+    "get_schedule",
     "gradcheck",
     "register_activation",
 ]
