@@ -14,6 +14,7 @@ from .activations import (
 )
 from .callbacks import Callback, EarlyStopping, History, Patience, ValidationWindow
 from .gradcheck import GradcheckReport, ParamCheck, gradcheck
+from .io import ModelFileError, load, register_layer, save
 from .layers import Activation, Dense, Dropout, Input, Layer
 from .losses import Loss, available_losses, get_loss
 from .network import Network
@@ -42,6 +43,7 @@ __all__ = [
     "LayerkitTypeError",
     "LayerkitValueError",
     "Loss",
+    "ModelFileError",
     "Network",
     "Optimizer",
     "ParamCheck",
@@ -60,5 +62,8 @@ __all__ = [
     "get_optimizer",
     "get_schedule",
     "gradcheck",
+    "load",
     "register_activation",
+    "register_layer",
+    "save",
 ]

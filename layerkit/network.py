@@ -447,6 +447,12 @@ class Network:
         data = _prepare(self, X, y, sample_weight, None, "X", "y")
         return Evaluation(*evaluate_data(self, data))
 
+    def save(self, path: Any) -> Any:
+        """Write the network to one ``.npz`` file; see :func:`layerkit.save`."""
+        from .io import save
+
+        return save(self, path)
+
     # ------------------------------------------------------------------ L2 penalty
     def _penalty_terms(self) -> Iterator[tuple[Layer, str, float]]:
         if not self._penalty_enabled:

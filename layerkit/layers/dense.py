@@ -168,7 +168,8 @@ class Dense(Layer):
         }
         for key in ("kernel_initializer", "bias_initializer"):
             if callable(config[key]):
-                config[key] = getattr(config[key], "__name__", repr(config[key]))
+                # A user's function cannot be stored; saved weights make it moot on load.
+                config[key] = None if key == "kernel_initializer" else "zeros"
         return config
 
     def __repr__(self) -> str:
