@@ -86,6 +86,14 @@ class ActivationFunction:
         """Keyword parameters that rebuild this activation with :func:`get_activation`."""
         return {}
 
+    def _positive(self, x: np.ndarray) -> np.ndarray:
+        """``x > 0`` written into a boolean buffer kept between calls (no allocation)."""
+        mask = self.__dict__.get("_mask")
+        if mask is None or mask.shape[0] < x.shape[0] or mask.shape[1:] != x.shape[1:]:
+            mask = self._mask = np.empty(x.shape, dtype=bool)
+        mask = mask[: x.shape[0]]
+        return np.greater(x, 0, out=mask)
+
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({params})"
@@ -178,15 +186,8 @@ class ReLU(ActivationFunction):
         return (z > 0).astype(z.dtype)
 
     def backward(self, z, a, grad, out=None):
-        # a > 0 exactly where z > 0; the boolean mask lives in a reused buffer.
-        mask = self._mask
-        if mask is None or mask.shape[0] < a.shape[0] or mask.shape[1:] != a.shape[1:]:
-            mask = self._mask = np.empty(a.shape, dtype=bool)
-        mask = mask[: a.shape[0]]
-        np.greater(a, 0, out=mask)
-        return np.multiply(grad, mask, out=out)
-
-    _mask: np.ndarray | None = None
+        # a > 0 exactly where z > 0
+        return np.multiply(grad, self._positive(a), out=out)
 
 
 class LeakyReLU(ActivationFunction):
@@ -217,7 +218,7 @@ class LeakyReLU(ActivationFunction):
 
     def backward(self, z, a, grad, out=None):
         out = np.multiply(grad, self.alpha, out=out)
-        np.copyto(out, grad, where=z > 0)
+        np.copyto(out, grad, where=self._positive(z))
         return out
 
     def get_config(self):
@@ -247,7 +248,7 @@ class ELU(ActivationFunction):
         out = np.minimum(z, 0, out=out)  # exp of positive z would overflow for no purpose
         np.expm1(out, out=out)
         out *= self.alpha
-        np.copyto(out, z, where=z > 0)
+        np.copyto(out, z, where=self._positive(z))
         return out
 
     def derivative(self, z, a=None):
@@ -257,7 +258,7 @@ class ELU(ActivationFunction):
     def backward(self, z, a, grad, out=None):
         out = np.add(a, self.alpha, out=out)
         out *= grad
-        np.copyto(out, grad, where=z > 0)
+        np.copyto(out, grad, where=self._positive(z))
         return out
 
     def get_config(self):

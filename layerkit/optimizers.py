@@ -21,6 +21,7 @@ Subclass :class:`Optimizer` and implement :meth:`update` (one array) to write yo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -202,7 +203,8 @@ class Adam(Optimizer):
         np.multiply(grad, grad, out=scratch)
         scratch *= 1.0 - self.beta_2
         v += scratch
-        alpha = self.learning_rate * np.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        # a Python float: a NumPy float64 scalar would force a cast buffer of the array's size
+        alpha = self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
         np.sqrt(v, out=scratch)
         scratch += self.epsilon
         np.divide(m, scratch, out=scratch)
