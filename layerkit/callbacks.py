@@ -104,6 +104,14 @@ class EarlyStopping:
     def get_config(self) -> dict[str, Any]:
         return {}
 
+    def get_state(self) -> dict[str, Any]:
+        """The criterion's progress (JSON-serialisable), for checkpoints."""
+        return {k: v for k, v in vars(self).items() if k not in self.get_config()}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, list(value) if isinstance(value, list) else value)
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"

@@ -65,7 +65,9 @@ def register_layer(cls: type[Layer]) -> type[Layer]:
 
 
 # ---------------------------------------------------------------------------- save
-def save(network: Any, path: str | os.PathLike[str]) -> Path:
+def save(
+    network: Any, path: str | os.PathLike[str], *, _checkpoint: dict[str, Any] | None = None
+) -> Path:
     """Write ``network`` (architecture, weights, optimiser state, rng state, history) to
     ``path`` atomically (temporary file, fsync, rename). Returns the path written.
 
@@ -79,6 +81,9 @@ def save(network: Any, path: str | os.PathLike[str]) -> Path:
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     arrays, meta = _serialise(network)
+    if _checkpoint is not None:  # training-loop state written by train(checkpoint=...)
+        meta["training"] = _checkpoint["state"]
+        arrays.update(_checkpoint["arrays"])
     meta["sha256"] = ""
     meta["sha256"] = _digest(meta, arrays)
     arrays = {_META: np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **arrays}
@@ -201,28 +206,8 @@ def load(path: str | os.PathLike[str], *, custom_objects: dict[str, Any] | None 
     """
     from .network import Network
 
-    path = Path(path)
-    if not path.exists() and path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
-        path = path.with_name(path.name + ".npz")
-    if not path.is_file():
-        raise ModelFileError(f"no model file at {str(path)!r}")
     custom = dict(custom_objects or {})
-    arrays, meta = _read(path)
-    version = meta.get("format_version")
-    if meta.get("format") != "layerkit" or not isinstance(version, int):
-        raise ModelFileError(f"{str(path)!r} is not a layerkit model file")
-    if version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{str(path)!r} has format version {version}, newer than this layerkit "
-            f"({__version__}) reads ({FORMAT_VERSION}); upgrade layerkit"
-        )
-    expected = meta.get("sha256", "")
-    meta["sha256"] = ""
-    if _digest(meta, arrays) != expected:
-        raise ModelFileError(
-            f"{str(path)!r} is corrupted: its SHA-256 checksum does not match its contents"
-        )
-
+    arrays, meta, path = _read_verified(path)
     spec = meta["network"]
     layers = []
     for entry in spec["layers"]:
@@ -243,10 +228,41 @@ def load(path: str | os.PathLike[str], *, custom_objects: dict[str, Any] | None 
         layers, loss, penalty=spec["penalty"], seed=spec["seed"], dtype=spec["dtype"],
         name=spec["name"],
     )
+    _apply_state(net, meta, arrays, custom, path)
+    return net
+
+
+def _read_verified(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any], Path]:
+    """Arrays and metadata of a layerkit file whose format and checksum are checked."""
+    path = Path(path)
+    if not path.exists() and path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
+        path = path.with_name(path.name + ".npz")
+    if not path.is_file():
+        raise ModelFileError(f"no model file at {str(path)!r}")
+    arrays, meta = _read(path)
+    version = meta.get("format_version")
+    if meta.get("format") != "layerkit" or not isinstance(version, int):
+        raise ModelFileError(f"{str(path)!r} is not a layerkit model file")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{str(path)!r} has format version {version}, newer than this layerkit "
+            f"({__version__}) reads ({FORMAT_VERSION}); upgrade layerkit"
+        )
+    expected = meta.get("sha256", "")
+    meta["sha256"] = ""
+    if _digest(meta, arrays) != expected:
+        raise ModelFileError(
+            f"{str(path)!r} is corrupted: its SHA-256 checksum does not match its contents"
+        )
+    return arrays, meta, path
+
+
+def _check_compatible(net: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: Path) -> None:
+    """Raise unless the file's parameters fit ``net``'s architecture exactly."""
     targets = list(net.parameters())
     if len(targets) != len(meta["params"]):
         raise ModelFileError(
-            f"{str(path)!r} holds {len(meta['params'])} parameter arrays but its architecture "
+            f"{str(path)!r} holds {len(meta['params'])} parameter arrays but the network "
             f"has {len(targets)}"
         )
     for (layer, key, value), entry in zip(targets, meta["params"], strict=True):
@@ -254,17 +270,26 @@ def load(path: str | os.PathLike[str], *, custom_objects: dict[str, Any] | None 
         if entry["key"] != key or stored.shape != value.shape:
             raise ModelFileError(
                 f"{str(path)!r}: parameter {entry['key']} of layer {entry['layer']} has shape "
-                f"{stored.shape}; the architecture expects {key} of shape {value.shape}"
+                f"{stored.shape}; the network expects {key} of shape {value.shape} in layer "
+                f"{layer.name!r}"
             )
-        np.copyto(value, stored)
+
+
+def _apply_state(
+    net: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray], custom: dict[str, Any], path: Path
+) -> None:
+    """Copy weights, rng state, optimiser and history from a verified file into ``net``."""
+    _check_compatible(net, meta, arrays, path)
+    optimizer = _load_optimizer(meta["optimizer"], arrays, custom) if meta.get("optimizer") else None
+    for (_, _, value), entry in zip(net.parameters(), meta["params"], strict=True):
+        np.copyto(value, arrays[entry["array"]])
     net.rng.bit_generator.state = meta["rng_state"]
-    if meta.get("optimizer"):
-        net.optimizer = _load_optimizer(meta["optimizer"], arrays, custom)
+    if optimizer is not None:
+        net.optimizer = optimizer
     if meta.get("history"):
         from .callbacks import History
 
         net.history = History.from_dict(meta["history"])
-    return net
 
 
 def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

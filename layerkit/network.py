@@ -358,6 +358,9 @@ class Network:
         verbose: int = 1,
         callbacks: Sequence[Any] | None = None,
         on_divergence: str = "warn",
+        checkpoint: Any = None,
+        checkpoint_every: int = 1,
+        resume: Any = None,
     ) -> Any:
         """Train with mini-batch gradient descent (seed 002, sections 2.4 and 3.4).
 
@@ -416,6 +419,16 @@ class Network:
             once and the best weights (or those from the start of the epoch) are restored;
             then a :class:`DivergenceWarning` is issued, a :class:`DivergenceError`
             raised, or nothing more.
+        checkpoint : path, optional
+            Write a checkpoint (weights, optimiser state, random-generator state, history
+            and early-stopping progress) to this file every ``checkpoint_every`` epochs,
+            atomically.
+        checkpoint_every : int, default 1
+        resume : path, optional
+            Continue from a checkpoint: call ``train`` with the same arguments (and
+            ``epochs`` the total) and it picks up after the checkpoint's epoch, so an
+            interrupted and resumed run ends with the same weights, bit for bit, as an
+            uninterrupted one. The checkpoint's optimiser replaces ``optimizer``.
 
         Returns
         -------
@@ -431,6 +444,7 @@ class Network:
             penalty=penalty, early_stopping=early_stopping, validation_split=validation_split,
             sample_weight=sample_weight, class_weight=class_weight, shuffle=shuffle,
             verbose=verbose, callbacks=callbacks, on_divergence=on_divergence,
+            checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
         )
 
     def evaluate(self, X: Any, y: Any, *, sample_weight: Any = None) -> Any:

@@ -46,6 +46,13 @@ class Schedule:
     def get_config(self) -> dict[str, Any]:
         return {}
 
+    def get_state(self) -> dict[str, Any]:
+        """Progress of a stateful schedule (JSON-serialisable), for checkpoints."""
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`get_state`'s output."""
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
@@ -173,6 +180,13 @@ class GrowAndSlash(Schedule):
 
     def get_config(self):
         return {"alpha": self.alpha, "beta": self.beta, "max_slashes": self.max_slashes}
+
+    def get_state(self):
+        return {"eta": self.eta, "trace": self.trace}
+
+    def set_state(self, state):
+        self.eta = state["eta"]
+        self.trace = list(state["trace"])
 
 
 _SCHEDULES = {

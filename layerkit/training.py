@@ -15,6 +15,7 @@ its optimiser and its history exactly as they were.
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -92,6 +93,9 @@ def train(
     verbose: int = 1,
     callbacks: Sequence[Callback] | None = None,
     on_divergence: str = "warn",
+    checkpoint: Any = None,
+    checkpoint_every: int = 1,
+    resume: Any = None,
 ) -> History:
     """Train ``net``; see :meth:`Network.train` for the parameters."""
     # ------------------------------------------------------------ validate (no state touched)
@@ -109,7 +113,15 @@ def train(
         )
     callbacks = _check_callbacks(callbacks)
     stopper = _check_early_stopping(early_stopping)
+    checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
+    if checkpoint is not None and not isinstance(checkpoint, str | os.PathLike):
+        raise LayerkitTypeError(f"checkpoint must be a file path; received {checkpoint!r}")
+    resumed = _read_resume(net, resume) if resume is not None else None
     opt = _resolve_optimizer(net, optimizer, learning_rate)
+    if resumed is not None and resumed[1].get("optimizer"):
+        from .io import _load_optimizer
+
+        opt = _load_optimizer(resumed[1]["optimizer"], resumed[0], {})
     sched = get_schedule(schedule)
     if isinstance(sched, GrowAndSlash) and not (isinstance(opt, SGD) and opt.momentum == 0.0):
         raise LayerkitValueError(
@@ -139,15 +151,27 @@ def train(
         )
 
     # ------------------------------------------------------------ run
-    if learning_rate is not None:
+    state = None
+    if resumed is not None:
+        from .io import _apply_state
+
+        arrays, meta, path = resumed
+        _apply_state(net, meta, arrays, {}, path)
+        state = {"meta": meta["training"], "arrays": arrays, "history": net.history}
+        if stopper is not None and meta["training"].get("stopper") is not None:
+            stopper.set_state(meta["training"]["stopper"])
+        sched.set_state(meta["training"].get("schedule") or {})
+    elif learning_rate is not None:
         opt.learning_rate = opt.initial_learning_rate = learning_rate
     net.optimizer = opt
     net.stop_training = False
     previous_override = net._penalty_override
     net._penalty_override = penalty
     try:
-        history = _Loop(net, opt, sched, stopper, callbacks, train_data, val_data,
-                        epochs, batch_size, shuffle, int(verbose), on_divergence).run()
+        loop = _Loop(net, opt, sched, stopper, callbacks, train_data, val_data,
+                     epochs, batch_size, shuffle, int(verbose), on_divergence)
+        loop.checkpoint, loop.checkpoint_every = checkpoint, checkpoint_every
+        history = loop.run(resume_state=state)
     finally:
         net._penalty_override = previous_override
     net.history = history
@@ -168,11 +192,14 @@ class _Loop:
         self.batch_callbacks = [
             cb for cb in callbacks if type(cb).on_batch_end is not Callback.on_batch_end
         ]
+        self.checkpoint: Any = None
+        self.checkpoint_every = 1
 
     # ---------------------------------------------------------------- buffers
     def _allocate(self) -> None:
         net, data, m = self.net, self.data, self.batch_size
-        self.order = np.arange(data.n) if data.index is None else data.index.copy()
+        self.rows = np.arange(data.n) if data.index is None else data.index
+        self.order = self.rows.copy()
         # Contiguous, unshuffled batches of an array already in the network's dtype are
         # plain slices: nothing to gather.
         self.slices = (
@@ -212,11 +239,20 @@ class _Loop:
         return xb, tb, wb, lb
 
     # ---------------------------------------------------------------- the loop
-    def run(self) -> History:
-        net, hist = self.net, self.history
-        if self.stopper is not None:
+    def run(self, resume_state: dict[str, Any] | None = None) -> History:
+        net = self.net
+        first = 1
+        if self.stopper is not None and resume_state is None:
             self.stopper.reset()
         self._allocate()
+        if resume_state is not None:
+            meta = resume_state["meta"]
+            first = meta["epoch"] + 1
+            self.history = resume_state["history"] or History()
+            if self.best is not None and meta.get("best"):
+                for b, name in zip(self.best, meta["best"], strict=True):
+                    np.copyto(b, resume_state["arrays"][name])
+        hist = self.history
         n_batches = math.ceil(self.data.n / self.batch_size)
         bar = None
         if self.verbose == 1 and self.epochs:
@@ -227,12 +263,15 @@ class _Loop:
             cb.on_train_begin(net)
         eta0 = self.opt.initial_learning_rate
         try:
-            for epoch in range(1, self.epochs + 1):
+            for epoch in range(first, self.epochs + 1):
                 began = time.perf_counter()
                 self.opt.learning_rate = self.sched.rate(eta0, epoch - 1)
                 for p, s in zip(self.params, self.epoch_start, strict=True):
                     np.copyto(s, p)
                 if self.shuffle:
+                    # from the same starting order every epoch, so that the order depends
+                    # only on the generator's state (a resumed run repeats it exactly)
+                    np.copyto(self.order, self.rows)
                     net.rng.shuffle(self.order)
                 total = correct = 0.0
                 for b in range(n_batches):
@@ -251,6 +290,8 @@ class _Loop:
                         if net.stop_training:
                             break
                 self._end_epoch(epoch, total / self.data.n, correct / self.data.n, began, bar)
+                if self.checkpoint is not None and epoch % self.checkpoint_every == 0:
+                    self._write_checkpoint(epoch)
                 if net.stop_training:
                     hist.stop_reason = hist.stop_reason if hist.stop_reason != "epochs" else "callback"
                     hist.stopped_epoch = epoch
@@ -331,6 +372,22 @@ class _Loop:
         elif self.verbose == 2:
             parts = " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
             print(f"epoch {epoch}/{self.epochs} - {hist.epoch_time[-1]:.2f}s - {parts}", flush=True)
+
+    def _write_checkpoint(self, epoch: int) -> None:
+        from .io import save
+
+        arrays = {f"b{i}": b for i, b in enumerate(self.best)} if self.best is not None else {}
+        state = {
+            "epoch": epoch,
+            "stopper": None if self.stopper is None else self.stopper.get_state(),
+            "schedule": self.sched.get_state(),
+            "best": sorted(arrays, key=lambda k: int(k[1:])),
+        }
+        previous, self.net.history = self.net.history, self.history
+        try:
+            save(self.net, self.checkpoint, _checkpoint={"state": state, "arrays": arrays})
+        finally:
+            self.net.history = previous
 
     def _restore_best(self) -> None:
         hist = self.history
@@ -480,6 +537,22 @@ def _split(net: Network, data: _Data, fraction: float) -> tuple[_Data, _Data]:
     train = _Data(data.X, data.T, data.W, train_idx, data.labels)
     val = _Data(data.X, data.T, data.W, val_idx, data.labels)
     return train, val
+
+
+def _read_resume(net: Network, resume: Any) -> tuple[dict[str, np.ndarray], dict[str, Any], Any]:
+    """Read and check a checkpoint before anything changes."""
+    from .io import _check_compatible, _read_verified
+
+    if not isinstance(resume, str | os.PathLike):
+        raise LayerkitTypeError(f"resume must be a checkpoint file path; received {resume!r}")
+    arrays, meta, path = _read_verified(resume)
+    if "training" not in meta:
+        raise LayerkitValueError(
+            f"resume={str(resume)!r} is a saved model, not a checkpoint written by "
+            "train(checkpoint=...)"
+        )
+    _check_compatible(net, meta, arrays, path)
+    return arrays, meta, path
 
 
 def _check_callbacks(callbacks: Any) -> list[Callback]:
