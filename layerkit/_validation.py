@@ -38,7 +38,9 @@ def as_numeric_array(value: Any, argument: str) -> np.ndarray:
             f"of dtype {array.dtype}"
         )
     if array.size == 0:
-        raise LayerkitValueError(f"{argument} is empty (shape {array.shape}); expected at least one sample")
+        raise LayerkitValueError(
+            f"{argument} is empty (shape {array.shape}); expected at least one sample"
+        )
     return array
 
 
@@ -105,7 +107,8 @@ def check_targets_regression(
     if array.ndim != 2 or array.shape[1] != n_outputs:
         raise LayerkitValueError(
             f"{argument} must have shape (n_samples, {n_outputs}) to match the network's "
-            f"{n_outputs} outputs" + (" (or (n_samples,))" if n_outputs == 1 else "")
+            f"{n_outputs} outputs"
+            + (" (or (n_samples,))" if n_outputs == 1 else "")
             + f"; received shape {array.shape}"
         )
     check_finite(array, argument)
@@ -152,7 +155,9 @@ def check_targets_classification(
     return np.asarray(array, dtype=dtype)
 
 
-def one_hot_labels(labels: np.ndarray, n_classes: int, dtype: Any, *, argument: str = "y") -> np.ndarray:
+def one_hot_labels(
+    labels: np.ndarray, n_classes: int, dtype: Any, *, argument: str = "y"
+) -> np.ndarray:
     if labels.dtype.kind == "f":
         if not np.array_equal(labels, np.round(labels)):
             raise LayerkitValueError(
@@ -170,7 +175,9 @@ def one_hot_labels(labels: np.ndarray, n_classes: int, dtype: Any, *, argument: 
     return out
 
 
-def check_positive_int(value: Any, argument: str, *, minimum: int = 1, allow_none: bool = False) -> int | None:
+def check_positive_int(
+    value: Any, argument: str, *, minimum: int = 1, allow_none: bool = False
+) -> int | None:
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

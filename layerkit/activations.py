@@ -36,13 +36,13 @@ from scipy import special
 
 __all__ = [
     "ELU",
-    "TSin",
     "ActivationFunction",
     "Identity",
     "LeakyReLU",
     "ReLU",
     "Sigmoid",
     "Softmax",
+    "TSin",
     "Tanh",
     "available_activations",
     "get_activation",
@@ -411,7 +411,12 @@ def _check_float(name: str, value: Any) -> float:
 
 
 _REGISTRY: dict[str, Callable[..., ActivationFunction]] = {}
-_ALIASES = {"linear": "identity", "none": "identity", "logistic": "sigmoid", "leakyrelu": "leaky_relu"}
+_ALIASES = {
+    "linear": "identity",
+    "none": "identity",
+    "logistic": "sigmoid",
+    "leakyrelu": "leaky_relu",
+}
 
 
 def register_activation(

@@ -64,14 +64,22 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer", default="sgd", choices=("sgd", "rmsprop", "adam"))
     train.add_argument("--momentum", type=float, default=0.0)
     train.add_argument("--learning-rate", type=float, default=None)
-    train.add_argument("--schedule", default="constant",
-                       choices=("constant", "time_decay", "step_decay", "grow_and_slash"))
+    train.add_argument(
+        "--schedule",
+        default="constant",
+        choices=("constant", "time_decay", "step_decay", "grow_and_slash"),
+    )
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--penalty", type=float, default=0.0)
     train.add_argument("--dropout", type=float, default=0.0)
-    train.add_argument("--early-stopping", type=int, default=None, metavar="S",
-                       help="validation window s (seed 002)")
+    train.add_argument(
+        "--early-stopping",
+        type=int,
+        default=None,
+        metavar="S",
+        help="validation window s (seed 002)",
+    )
     train.add_argument("--validation-split", type=float, default=0.2)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--dtype", default="float32", choices=("float32", "float64"))
@@ -116,13 +124,19 @@ def _demo(args: argparse.Namespace) -> int:
     X, y, X_test, y_test, names = _load("digits")
     net = lk.Network(
         [lk.Input(X.shape[1]), lk.Dense(64, "relu"), lk.Dense(len(names), "softmax")],
-        loss="categorical_crossentropy", seed=args.seed,
+        loss="categorical_crossentropy",
+        seed=args.seed,
     )
     net.summary()
     began = time.perf_counter()
     history = net.train(
-        X, y, validation_split=0.2, epochs=args.epochs, batch_size=32,
-        optimizer=lk.SGD(learning_rate=0.1, momentum=0.9), early_stopping=lk.Patience(10),
+        X,
+        y,
+        validation_split=0.2,
+        epochs=args.epochs,
+        batch_size=32,
+        optimizer=lk.SGD(learning_rate=0.1, momentum=0.9),
+        early_stopping=lk.Patience(10),
         verbose=1,
     )
     seconds = time.perf_counter() - began
@@ -159,9 +173,16 @@ def _train(args: argparse.Namespace) -> int:
         optimizer = lk.SGD(learning_rate=args.learning_rate or 0.01, momentum=args.momentum)
     net.summary()
     history = net.train(
-        X, y, validation_split=args.validation_split, epochs=args.epochs,
-        batch_size=args.batch_size, learning_rate=args.learning_rate, optimizer=optimizer,
-        schedule=args.schedule, early_stopping=args.early_stopping, verbose=args.verbose,
+        X,
+        y,
+        validation_split=args.validation_split,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        optimizer=optimizer,
+        schedule=args.schedule,
+        early_stopping=args.early_stopping,
+        verbose=args.verbose,
     )
     out = Path(args.out or f"runs/{args.dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
     out.mkdir(parents=True, exist_ok=True)
@@ -172,15 +193,27 @@ def _train(args: argparse.Namespace) -> int:
         f"\nstopped: {history.stop_reason}"
         + (f" (restored epoch {history.restored_epoch})" if history.restored_epoch else "")
     )
-    rows = [("train", history.train_cost[-1] if history.train_cost else float("nan"),
-             history.train_accuracy[-1] if history.train_accuracy else None)]
+    rows = [
+        (
+            "train",
+            history.train_cost[-1] if history.train_cost else float("nan"),
+            history.train_accuracy[-1] if history.train_accuracy else None,
+        )
+    ]
     if history.val_cost:
         best = (history.restored_epoch or len(history)) - 1
-        rows.append(("validation", history.val_cost[best],
-                     history.val_accuracy[best] if history.val_accuracy else None))
+        rows.append(
+            (
+                "validation",
+                history.val_cost[best],
+                history.val_accuracy[best] if history.val_accuracy else None,
+            )
+        )
     rows.append(("test", test_cost, test_acc))
     for name, cost, acc in rows:
-        print(f"  {name:<10} cost {cost:.4f}" + (f"  accuracy {acc:.2%}" if acc is not None else ""))
+        print(
+            f"  {name:<10} cost {cost:.4f}" + (f"  accuracy {acc:.2%}" if acc is not None else "")
+        )
     plotted = _save_plots(net, history, X_test, y_test, names, out)
     print(f"saved model, history{' and plots' if plotted else ''} in {out}/")
     return 0
@@ -194,10 +227,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     if net.loss_fn.name in ("mse", "sum_of_squares"):
         y_test = _one_hot(y_test, net.output_shape[0])
     cost, accuracy = net.evaluate(X_test, y_test)
-    print(f"test cost {cost:.4f}" + (f", test accuracy {accuracy:.2%}" if accuracy is not None else ""))
+    print(
+        f"test cost {cost:.4f}"
+        + (f", test accuracy {accuracy:.2%}" if accuracy is not None else "")
+    )
     if accuracy is not None:
-        _print_confusion(np.asarray(y_test).reshape(len(X_test), -1).argmax(axis=1)
-                         if np.ndim(y_test) == 2 else y_test, net.predict_classes(X_test), names)
+        _print_confusion(
+            np.asarray(y_test).reshape(len(X_test), -1).argmax(axis=1)
+            if np.ndim(y_test) == 2
+            else y_test,
+            net.predict_classes(X_test),
+            names,
+        )
     return 0
 
 
@@ -220,7 +261,9 @@ def _print_confusion(y_true: np.ndarray, y_pred: np.ndarray, names: list[str]) -
         print(f"{label:>{width}}" + "".join(f"{int(v):>{width}}" for v in row))
 
 
-def _save_plots(net: Any, history: Any, X_test: Any, y_test: Any, names: list[str], out: Path) -> bool:
+def _save_plots(
+    net: Any, history: Any, X_test: Any, y_test: Any, names: list[str], out: Path
+) -> bool:
     """Learning curves and confusion matrix as PNG, when matplotlib is installed."""
     try:
         from . import plots

@@ -227,8 +227,15 @@ def _check_network(
     for layer, key, param in net.parameters():
         report.checks.append(
             _compare(
-                layer.name, key, "data", param, data_grads[(id(layer), key)],
-                data_cost, signature, floor, opt,
+                layer.name,
+                key,
+                "data",
+                param,
+                data_grads[(id(layer), key)],
+                data_cost,
+                signature,
+                floor,
+                opt,
             )
         )
 
@@ -243,8 +250,15 @@ def _check_network(
         for layer, key, _ in penalized:
             report.checks.append(
                 _compare(
-                    layer.name, key, "penalty", layer.params[key], layer.grads[key].copy(),
-                    net.penalty_value, lambda: [], penalty_floor, opt,
+                    layer.name,
+                    key,
+                    "penalty",
+                    layer.params[key],
+                    layer.grads[key].copy(),
+                    net.penalty_value,
+                    lambda: [],
+                    penalty_floor,
+                    opt,
                 )
             )
     return report
@@ -307,8 +321,17 @@ def _compare(
     """Perturb ``param`` in place (restoring it) and compare with ``analytic``."""
     if analytic.shape != param.shape:
         return ParamCheck(
-            layer_name, key, term, param.shape, 0, 0, float("inf"), None, float("nan"),
-            float("nan"), False,
+            layer_name,
+            key,
+            term,
+            param.shape,
+            0,
+            0,
+            float("inf"),
+            None,
+            float("nan"),
+            float("nan"),
+            False,
         )
     h = opt.eps
     objective()
@@ -372,8 +395,17 @@ def _compare(
     error, index, a, numeric = worst
     index = None if index is None else tuple(int(j) for j in index)
     return ParamCheck(
-        layer_name, key, term, tuple(param.shape), n_checked, n_kinks, max(error, 0.0),
-        index, a, numeric, not failed,
+        layer_name,
+        key,
+        term,
+        tuple(param.shape),
+        n_checked,
+        n_kinks,
+        max(error, 0.0),
+        index,
+        a,
+        numeric,
+        not failed,
     )
 
 

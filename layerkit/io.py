@@ -40,9 +40,7 @@ __all__ = ["FORMAT_VERSION", "ModelFileError", "load", "register_layer", "save"]
 
 FORMAT_VERSION = 1
 _META = "__layerkit__"
-_LAYERS: dict[str, type[Layer]] = {
-    cls.__name__: cls for cls in (Input, Dense, Dropout, Activation)
-}
+_LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (Input, Dense, Dropout, Activation)}
 
 
 class ModelFileError(LayerkitValueError):
@@ -58,7 +56,11 @@ def register_layer(cls: type[Layer]) -> type[Layer]:
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise LayerkitTypeError(f"register_layer expects a Layer subclass; received {cls!r}")
     existing = _LAYERS.get(cls.__name__)
-    if existing is not None and existing is not cls and existing in (Input, Dense, Dropout, Activation):
+    if (
+        existing is not None
+        and existing is not cls
+        and existing in (Input, Dense, Dropout, Activation)
+    ):
         raise LayerkitValueError(f"{cls.__name__!r} is a built-in layer name; choose another")
     _LAYERS[cls.__name__] = cls
     return cls
@@ -225,14 +227,20 @@ def load(path: str | os.PathLike[str], *, custom_objects: dict[str, Any] | None 
     loss = custom.get(spec["loss"])
     loss = loss(**spec.get("loss_config", {})) if isinstance(loss, type) else get_loss(spec["loss"])
     net = Network(
-        layers, loss, penalty=spec["penalty"], seed=spec["seed"], dtype=spec["dtype"],
+        layers,
+        loss,
+        penalty=spec["penalty"],
+        seed=spec["seed"],
+        dtype=spec["dtype"],
         name=spec["name"],
     )
     _apply_state(net, meta, arrays, custom, path)
     return net
 
 
-def _read_verified(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any], Path]:
+def _read_verified(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, np.ndarray], dict[str, Any], Path]:
     """Arrays and metadata of a layerkit file whose format and checksum are checked."""
     path = Path(path)
     if not path.exists() and path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
@@ -257,7 +265,9 @@ def _read_verified(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray],
     return arrays, meta, path
 
 
-def _check_compatible(net: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: Path) -> None:
+def _check_compatible(
+    net: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: Path
+) -> None:
     """Raise unless the file's parameters fit ``net``'s architecture exactly."""
     targets = list(net.parameters())
     if len(targets) != len(meta["params"]):
@@ -276,11 +286,17 @@ def _check_compatible(net: Any, meta: dict[str, Any], arrays: dict[str, np.ndarr
 
 
 def _apply_state(
-    net: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray], custom: dict[str, Any], path: Path
+    net: Any,
+    meta: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    custom: dict[str, Any],
+    path: Path,
 ) -> None:
     """Copy weights, rng state, optimiser and history from a verified file into ``net``."""
     _check_compatible(net, meta, arrays, path)
-    optimizer = _load_optimizer(meta["optimizer"], arrays, custom) if meta.get("optimizer") else None
+    optimizer = (
+        _load_optimizer(meta["optimizer"], arrays, custom) if meta.get("optimizer") else None
+    )
     for (_, _, value), entry in zip(net.parameters(), meta["params"], strict=True):
         np.copyto(value, arrays[entry["array"]])
     net.rng.bit_generator.state = meta["rng_state"]
@@ -312,7 +328,9 @@ def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return arrays, meta
 
 
-def _load_optimizer(spec: dict[str, Any], arrays: dict[str, np.ndarray], custom: dict[str, Any]) -> Any:
+def _load_optimizer(
+    spec: dict[str, Any], arrays: dict[str, np.ndarray], custom: dict[str, Any]
+) -> Any:
     from .optimizers import _OPTIMIZERS, Optimizer
 
     known = {cls.__name__: cls for cls in _OPTIMIZERS.values()}
@@ -327,4 +345,3 @@ def _load_optimizer(spec: dict[str, Any], arrays: dict[str, np.ndarray], custom:
     opt.iterations = spec["iterations"]
     opt.slots = [{key: arrays[name].copy() for key, name in slot.items()} for slot in spec["slots"]]
     return opt
-

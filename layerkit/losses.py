@@ -125,8 +125,11 @@ class Loss:
 
     def _buffer(self, key: str, like: np.ndarray) -> np.ndarray:
         buf = self._scratch.get(key)
-        if buf is None or buf.shape[0] < like.shape[0] or buf.shape[1:] != like.shape[1:] or (
-            buf.dtype != like.dtype
+        if (
+            buf is None
+            or buf.shape[0] < like.shape[0]
+            or buf.shape[1:] != like.shape[1:]
+            or (buf.dtype != like.dtype)
         ):
             buf = np.empty_like(like)
             self._scratch[key] = buf
@@ -188,9 +191,7 @@ class BinaryCrossentropy(Loss):
     is_classification = True
 
     def prepare_targets(self, y, n_outputs, dtype, *, argument="y"):
-        return check_targets_classification(
-            y, n_outputs, dtype, argument=argument, binary=True
-        )
+        return check_targets_classification(y, n_outputs, dtype, argument=argument, binary=True)
 
     def per_sample(self, output, target):
         tiny = np.finfo(output.dtype).tiny
@@ -237,9 +238,7 @@ class CategoricalCrossentropy(Loss):
     is_classification = True
 
     def prepare_targets(self, y, n_outputs, dtype, *, argument="y"):
-        return check_targets_classification(
-            y, n_outputs, dtype, argument=argument, binary=False
-        )
+        return check_targets_classification(y, n_outputs, dtype, argument=argument, binary=False)
 
     def per_sample(self, output, target):
         tiny = np.finfo(output.dtype).tiny
@@ -304,4 +303,6 @@ def get_loss(spec: str | Loss) -> Loss:
         return spec
     if isinstance(spec, str) and spec.lower() in _LOSSES:
         return _LOSSES[spec.lower()]()
-    raise ValueError(f"loss must be one of {available_losses()} or a Loss instance; received {spec!r}")
+    raise ValueError(
+        f"loss must be one of {available_losses()} or a Loss instance; received {spec!r}"
+    )

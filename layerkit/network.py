@@ -323,16 +323,24 @@ class Network:
         last = self.layers[-1]
         if self._fused:
             delta = self.loss_fn.fused_delta(
-                output, target, sample_weight=weight, out=last._workspace("loss_delta", output.shape)
+                output,
+                target,
+                sample_weight=weight,
+                out=last._workspace("loss_delta", output.shape),
             )
         else:
             delta = self.loss_fn.gradient(
-                output, target, sample_weight=weight, out=last._workspace("loss_delta", output.shape)
+                output,
+                target,
+                sample_weight=weight,
+                out=last._workspace("loss_delta", output.shape),
             )
         self.backward(delta, fused=self._fused)
         return cost + self._add_penalty_gradient()
 
-    def _data_cost(self, output: np.ndarray, target: np.ndarray, weight: np.ndarray | None) -> float:
+    def _data_cost(
+        self, output: np.ndarray, target: np.ndarray, weight: np.ndarray | None
+    ) -> float:
         logits = self.layers[-1]._z if self._fused else None
         return self.loss_fn.value(output, target, logits=logits, sample_weight=weight)
 
@@ -439,12 +447,28 @@ class Network:
         from .training import train
 
         return train(
-            self, X, y, X_val, y_val, epochs=epochs, batch_size=batch_size,
-            learning_rate=learning_rate, optimizer=optimizer, schedule=schedule,
-            penalty=penalty, early_stopping=early_stopping, validation_split=validation_split,
-            sample_weight=sample_weight, class_weight=class_weight, shuffle=shuffle,
-            verbose=verbose, callbacks=callbacks, on_divergence=on_divergence,
-            checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+            self,
+            X,
+            y,
+            X_val,
+            y_val,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            optimizer=optimizer,
+            schedule=schedule,
+            penalty=penalty,
+            early_stopping=early_stopping,
+            validation_split=validation_split,
+            sample_weight=sample_weight,
+            class_weight=class_weight,
+            shuffle=shuffle,
+            verbose=verbose,
+            callbacks=callbacks,
+            on_divergence=on_divergence,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
         )
 
     def evaluate(self, X: Any, y: Any, *, sample_weight: Any = None) -> Any:
@@ -528,11 +552,17 @@ class Network:
         for layer in self.layers:
             kind = type(layer).__name__
             activation = getattr(layer, "activation", None)
-            if isinstance(layer, Dense) and activation is not None and activation.name != "identity":
+            if (
+                isinstance(layer, Dense)
+                and activation is not None
+                and activation.name != "identity"
+            ):
                 kind += f", {activation.name}"
             elif isinstance(layer, Activation):
                 kind += f", {layer.activation.name}"
-            rows.append((f"{layer.name} ({kind})", str((None, *layer.output_shape)), f"{layer.n_params:,}"))
+            rows.append(
+                (f"{layer.name} ({kind})", str((None, *layer.output_shape)), f"{layer.n_params:,}")
+            )
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         line = "-" * (sum(widths) + 6)
 
@@ -569,7 +599,9 @@ def _check_layers(layers: Any) -> list[Layer]:
         )
     layers = list(layers)
     if not layers:
-        raise LayerkitValueError("layers is empty; expected an Input followed by at least one layer")
+        raise LayerkitValueError(
+            "layers is empty; expected an Input followed by at least one layer"
+        )
     for i, layer in enumerate(layers):
         if not isinstance(layer, Layer):
             raise LayerkitTypeError(
@@ -582,7 +614,9 @@ def _check_layers(layers: Any) -> list[Layer]:
         )
     for i, layer in enumerate(layers[1:], start=1):
         if isinstance(layer, Input):
-            raise LayerkitValueError(f"only layers[0] may be an Input layer; layers[{i}] is one too")
+            raise LayerkitValueError(
+                f"only layers[0] may be an Input layer; layers[{i}] is one too"
+            )
     seen: set[int] = set()
     for i, layer in enumerate(layers):
         if id(layer) in seen:

@@ -51,7 +51,9 @@ class Optimizer:
     slot_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, learning_rate: float = 0.01) -> None:
-        self.learning_rate = check_real(learning_rate, "learning_rate", low=0.0, low_inclusive=False)
+        self.learning_rate = check_real(
+            learning_rate, "learning_rate", low=0.0, low_inclusive=False
+        )
         #: the rate schedules start from (``learning_rate`` changes as they run)
         self.initial_learning_rate = self.learning_rate
         self.iterations = 0
@@ -106,7 +108,9 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
+    def __init__(
+        self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False
+    ) -> None:
         super().__init__(learning_rate)
         self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
         self.nesterov = bool(nesterov)
@@ -130,7 +134,11 @@ class SGD(Optimizer):
             param += v
 
     def get_config(self):
-        return {"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov}
+        return {
+            "learning_rate": self.learning_rate,
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+        }
 
 
 class RMSProp(Optimizer):
@@ -146,7 +154,9 @@ class RMSProp(Optimizer):
     name = "rmsprop"
     slot_names = ("mean_square",)
 
-    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7) -> None:
+    def __init__(
+        self, learning_rate: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7
+    ) -> None:
         super().__init__(learning_rate)
         self.rho = check_real(rho, "rho", low=0.0, high=1.0, high_inclusive=False)
         self.epsilon = check_real(epsilon, "epsilon", low=0.0, low_inclusive=False)

@@ -165,16 +165,26 @@ class GrowAndSlash(Schedule):
             if cost_after <= cost_before:
                 if self.record_trace:
                     self.trace.append(
-                        {"eta_tried": tried, "slashes": slashes, "eta_used": eta,
-                         "cost_before": cost_before, "cost_after": cost_after}
+                        {
+                            "eta_tried": tried,
+                            "slashes": slashes,
+                            "eta_used": eta,
+                            "cost_before": cost_before,
+                            "cost_after": cost_after,
+                        }
                     )
                 self.eta = self.alpha * eta
                 return eta
             eta = eta / self.beta
         if self.record_trace:
             self.trace.append(
-                {"eta_tried": tried, "slashes": self.max_slashes, "eta_used": None,
-                 "cost_before": cost_before, "cost_after": math.nan}
+                {
+                    "eta_tried": tried,
+                    "slashes": self.max_slashes,
+                    "eta_used": None,
+                    "cost_before": cost_before,
+                    "cost_after": math.nan,
+                }
             )
         return None
 

@@ -134,8 +134,14 @@ def train(
     if validation_split is not None:
         if X_val is not None or y_val is not None:
             raise LayerkitValueError("give either X_val/y_val or validation_split, not both")
-        split = check_real(validation_split, "validation_split", low=0.0, high=1.0,
-                           low_inclusive=False, high_inclusive=False)
+        split = check_real(
+            validation_split,
+            "validation_split",
+            low=0.0,
+            high=1.0,
+            low_inclusive=False,
+            high_inclusive=False,
+        )
         train_data, val_data = _split(net, train_data, split)
     elif (X_val is None) != (y_val is None):
         raise LayerkitValueError(
@@ -168,8 +174,20 @@ def train(
     previous_override = net._penalty_override
     net._penalty_override = penalty
     try:
-        loop = _Loop(net, opt, sched, stopper, callbacks, train_data, val_data,
-                     epochs, batch_size, shuffle, int(verbose), on_divergence)
+        loop = _Loop(
+            net,
+            opt,
+            sched,
+            stopper,
+            callbacks,
+            train_data,
+            val_data,
+            epochs,
+            batch_size,
+            shuffle,
+            int(verbose),
+            on_divergence,
+        )
         loop.checkpoint, loop.checkpoint_every = checkpoint, checkpoint_every
         history = loop.run(resume_state=state)
     finally:
@@ -179,8 +197,21 @@ def train(
 
 
 class _Loop:
-    def __init__(self, net, opt, sched, stopper, callbacks, data, val, epochs, batch_size,
-                 shuffle, verbose, on_divergence):
+    def __init__(
+        self,
+        net,
+        opt,
+        sched,
+        stopper,
+        callbacks,
+        data,
+        val,
+        epochs,
+        batch_size,
+        shuffle,
+        verbose,
+        on_divergence,
+    ):
         self.net, self.opt, self.sched, self.stopper = net, opt, sched, stopper
         self.callbacks, self.data, self.val = callbacks, data, val
         self.epochs, self.shuffle, self.verbose = epochs, shuffle, verbose
@@ -202,13 +233,14 @@ class _Loop:
         self.order = self.rows.copy()
         # Contiguous, unshuffled batches of an array already in the network's dtype are
         # plain slices: nothing to gather.
-        self.slices = (
-            not self.shuffle and data.index is None and data.X.dtype == net.dtype
-        ) or (m == data.n and data.index is None and data.X.dtype == net.dtype)
+        self.slices = (not self.shuffle and data.index is None and data.X.dtype == net.dtype) or (
+            m == data.n and data.index is None and data.X.dtype == net.dtype
+        )
         if not self.slices:
             self.xbuf = np.empty((m, *data.X.shape[1:]), dtype=net.dtype)
             self.rawbuf = (
-                None if data.X.dtype == net.dtype
+                None
+                if data.X.dtype == net.dtype
                 else np.empty((m, *data.X.shape[1:]), dtype=data.X.dtype)
             )
             self.tbuf = np.empty((m, data.T.shape[1]), dtype=data.T.dtype)
@@ -216,7 +248,9 @@ class _Loop:
             self.lbuf = None if data.labels is None else np.empty(m, dtype=data.labels.dtype)
         self.epoch_start = [p.copy() for p in self.params]
         self.best = [p.copy() for p in self.params] if self.stopper is not None else None
-        self.saved = [p.copy() for p in self.params] if isinstance(self.sched, GrowAndSlash) else None
+        self.saved = (
+            [p.copy() for p in self.params] if isinstance(self.sched, GrowAndSlash) else None
+        )
 
     def _batch(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Any]:
         data, start = self.data, b * self.batch_size
@@ -235,7 +269,11 @@ class _Loop:
             np.copyto(xb, raw, casting="unsafe")
         tb = np.take(data.T, idx, axis=0, out=self.tbuf[:m], mode="clip")
         wb = None if data.W is None else np.take(data.W, idx, out=self.wbuf[:m], mode="clip")
-        lb = None if data.labels is None else np.take(data.labels, idx, out=self.lbuf[:m], mode="clip")
+        lb = (
+            None
+            if data.labels is None
+            else np.take(data.labels, idx, out=self.lbuf[:m], mode="clip")
+        )
         return xb, tb, wb, lb
 
     # ---------------------------------------------------------------- the loop
@@ -293,7 +331,9 @@ class _Loop:
                 if self.checkpoint is not None and epoch % self.checkpoint_every == 0:
                     self._write_checkpoint(epoch)
                 if net.stop_training:
-                    hist.stop_reason = hist.stop_reason if hist.stop_reason != "epochs" else "callback"
+                    hist.stop_reason = (
+                        hist.stop_reason if hist.stop_reason != "epochs" else "callback"
+                    )
                     hist.stopped_epoch = epoch
                     break
         except KeyboardInterrupt:
@@ -367,7 +407,9 @@ class _Loop:
         for cb in self.callbacks:
             cb.on_epoch_end(net, epoch, logs)
         if bar is not None:
-            bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k != "learning_rate"}, refresh=False)
+            bar.set_postfix(
+                {k: f"{v:.4g}" for k, v in logs.items() if k != "learning_rate"}, refresh=False
+            )
             bar.update(1)
         elif self.verbose == 2:
             parts = " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
@@ -496,7 +538,11 @@ def _class_weights(class_weight: Any, labels: np.ndarray, n_classes: int) -> np.
         )
     table = np.ones(n_classes)
     for key, value in class_weight.items():
-        if isinstance(key, bool) or not isinstance(key, int | np.integer) or not 0 <= key < n_classes:
+        if (
+            isinstance(key, bool)
+            or not isinstance(key, int | np.integer)
+            or not 0 <= key < n_classes
+        ):
             raise LayerkitValueError(
                 f"class_weight keys must be class labels in [0, {n_classes - 1}]; received {key!r}"
             )
@@ -507,7 +553,7 @@ def _class_weights(class_weight: Any, labels: np.ndarray, n_classes: int) -> np.
 def _split(net: Network, data: _Data, fraction: float) -> tuple[_Data, _Data]:
     """Stratified (classification) or plain random split of rows, from the network's rng."""
     n = data.n
-    n_val = int(round(fraction * n))
+    n_val = round(fraction * n)
     if n_val < 1 or n_val >= n:
         raise LayerkitValueError(
             f"validation_split={fraction} leaves {n_val} validation and {n - n_val} training "
@@ -563,7 +609,10 @@ def _check_callbacks(callbacks: Any) -> list[Callback]:
             f"callbacks must be a list of Callback objects; received {type(callbacks).__name__}"
         )
     for i, cb in enumerate(callbacks):
-        if not all(hasattr(cb, h) for h in ("on_train_begin", "on_epoch_end", "on_batch_end", "on_train_end")):
+        if not all(
+            hasattr(cb, h)
+            for h in ("on_train_begin", "on_epoch_end", "on_batch_end", "on_train_end")
+        ):
             raise LayerkitTypeError(
                 f"callbacks[{i}] must be a layerkit.Callback (or have its four methods); "
                 f"received {cb!r}"
@@ -598,4 +647,3 @@ def _resolve_optimizer(net: Network, spec: Any, learning_rate: float | None) -> 
     raise LayerkitTypeError(
         f"optimizer must be a name or an Optimizer instance; received {type(spec).__name__}"
     )
-

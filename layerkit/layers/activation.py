@@ -51,7 +51,11 @@ class Activation(Layer):
         return _kink_signature(self.activation, self._z)
 
     def get_config(self) -> dict[str, Any]:
-        return {"activation": self.activation.name, "name": self.name, **self.activation.get_config()}
+        return {
+            "activation": self.activation.name,
+            "name": self.name,
+            **self.activation.get_config(),
+        }
 
     def __repr__(self) -> str:
         return f"Activation({self.activation!r}, name={self.name!r})"

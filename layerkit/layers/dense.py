@@ -109,7 +109,7 @@ class Dense(Layer):
         return (self.units,)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        z, a, delta = self._buffers(x.shape[0])
+        z, a, _ = self._buffers(x.shape[0])
         np.matmul(x, self.params["W"], out=z)
         if self.use_bias:
             z += self.params["b"]

@@ -28,7 +28,9 @@ class Input(Layer):
     def __init__(self, shape: int | tuple[int, ...], *, name: str | None = None) -> None:
         super().__init__(name=name)
         if isinstance(shape, bool):
-            raise LayerkitTypeError(f"Input shape must be an int or tuple of ints; received {shape!r}")
+            raise LayerkitTypeError(
+                f"Input shape must be an int or tuple of ints; received {shape!r}"
+            )
         dims = (shape,) if isinstance(shape, int | np.integer) else shape
         try:
             dims = tuple(dims)
