@@ -262,17 +262,17 @@ class _Loop:
         idx = self.order[start:stop]
         m = stop - start
         if self.rawbuf is None:
-            xb = np.take(data.X, idx, axis=0, out=self.xbuf[:m], mode="clip")
+            xb = data.X.take(idx, axis=0, out=self.xbuf[:m], mode="clip")
         else:
-            raw = np.take(data.X, idx, axis=0, out=self.rawbuf[:m], mode="clip")
+            raw = data.X.take(idx, axis=0, out=self.rawbuf[:m], mode="clip")
             xb = self.xbuf[:m]
             np.copyto(xb, raw, casting="unsafe")
-        tb = np.take(data.T, idx, axis=0, out=self.tbuf[:m], mode="clip")
-        wb = None if data.W is None else np.take(data.W, idx, out=self.wbuf[:m], mode="clip")
+        tb = data.T.take(idx, axis=0, out=self.tbuf[:m], mode="clip")
+        wb = None if data.W is None else data.W.take(idx, out=self.wbuf[:m], mode="clip")
         lb = (
             None
             if data.labels is None
-            else np.take(data.labels, idx, out=self.lbuf[:m], mode="clip")
+            else data.labels.take(idx, out=self.lbuf[:m], mode="clip")
         )
         return xb, tb, wb, lb
 
