@@ -4,6 +4,7 @@
 >>> net = lk.Network([lk.Input(64), lk.Dense(32, "relu"), lk.Dense(10, "softmax")], seed=0)
 """
 
+from . import datasets, preprocessing
 from ._validation import LayerkitTypeError, LayerkitValueError
 from ._version import __version__
 from .activations import (
@@ -19,6 +20,7 @@ from .layers import Activation, Dense, Dropout, Input, Layer
 from .losses import Loss, available_losses, get_loss
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer, RMSProp, available_optimizers, get_optimizer
+from .preprocessing import MinMaxScaler, StandardScaler, one_hot, to_labels
 from .schedules import Constant, GrowAndSlash, Schedule, StepDecay, TimeDecay, get_schedule
 from .training import DivergenceError, DivergenceWarning, Evaluation
 
@@ -43,6 +45,7 @@ __all__ = [
     "LayerkitTypeError",
     "LayerkitValueError",
     "Loss",
+    "MinMaxScaler",
     "ModelFileError",
     "Network",
     "Optimizer",
@@ -50,6 +53,7 @@ __all__ = [
     "Patience",
     "RMSProp",
     "Schedule",
+    "StandardScaler",
     "StepDecay",
     "TimeDecay",
     "ValidationWindow",
@@ -57,13 +61,17 @@ __all__ = [
     "available_activations",
     "available_losses",
     "available_optimizers",
+    "datasets",
     "get_activation",
     "get_loss",
     "get_optimizer",
     "get_schedule",
     "gradcheck",
     "load",
+    "one_hot",
+    "preprocessing",
     "register_activation",
     "register_layer",
     "save",
+    "to_labels",
 ]

@@ -189,7 +189,11 @@ def train(
             on_divergence,
         )
         loop.checkpoint, loop.checkpoint_every = checkpoint, checkpoint_every
-        history = loop.run(resume_state=state)
+        # A diverging run overflows before its cost turns non-finite; the loop detects that
+        # and reports it once (on_divergence), so NumPy's floating-point warnings would only
+        # repeat it.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            history = loop.run(resume_state=state)
     finally:
         net._penalty_override = previous_override
     net.history = history
@@ -312,10 +316,12 @@ class _Loop:
                     np.copyto(self.order, self.rows)
                     net.rng.shuffle(self.order)
                 total = correct = 0.0
+                seen = 0
                 for b in range(n_batches):
                     xb, tb, wb, lb = self._batch(b)
                     cost = self._step(xb, tb, wb)
                     m = len(xb)
+                    seen += m
                     total += cost * m
                     if lb is not None:
                         correct += _count_correct(net._last_output, lb)
@@ -327,7 +333,8 @@ class _Loop:
                             cb.on_batch_end(net, b, logs)
                         if net.stop_training:
                             break
-                self._end_epoch(epoch, total / self.data.n, correct / self.data.n, began, bar)
+                # over the samples trained (all of them unless a callback stopped mid-epoch)
+                self._end_epoch(epoch, total / seen, correct / seen, began, bar)
                 if self.checkpoint is not None and epoch % self.checkpoint_every == 0:
                     self._write_checkpoint(epoch)
                 if net.stop_training:
@@ -470,7 +477,8 @@ class _Loop:
         if self.on_divergence == "raise":
             raise DivergenceError(hist.message)
         if self.on_divergence == "warn":
-            warnings.warn(hist.message, DivergenceWarning, stacklevel=4)
+            # _diverged <- run <- training.train <- Network.train <- the caller's line
+            warnings.warn(hist.message, DivergenceWarning, stacklevel=5)
         return hist
 
 
@@ -562,21 +570,23 @@ def _split(net: Network, data: _Data, fraction: float) -> tuple[_Data, _Data]:
     if data.labels is not None:
         labels = data.labels
         perm = net.rng.permutation(n)
-        # Sort the shuffled rows by class, then deal every 1/fraction-th row of each class
-        # to validation: class proportions are kept to within one sample.
+        # Sort the shuffled rows by class and deal the first rows of each class to
+        # validation. Per-class counts follow the largest-remainder rule, so the total is
+        # exactly round(fraction * n) and every class share is within one sample.
         by_class = perm[np.argsort(labels[perm], kind="stable")]
-        ranks = np.empty(n, dtype=np.int64)
-        counts = np.bincount(labels, minlength=int(labels.max()) + 1)
+        counts = np.bincount(labels)
+        quotas = counts * fraction
+        per_class_val = np.floor(quotas).astype(np.int64)
+        short = n_val - int(per_class_val.sum())
+        if short > 0:
+            order = np.argsort(-(quotas - per_class_val), kind="stable")
+            per_class_val[order[:short]] += 1
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        ranks = np.empty(n, dtype=np.int64)
         ranks[by_class] = np.arange(n) - np.repeat(starts, counts)
-        per_class_val = np.round(counts * fraction).astype(np.int64)
         is_val = ranks < per_class_val[labels]
         val_idx = np.flatnonzero(is_val)
         train_idx = np.flatnonzero(~is_val)
-        if len(val_idx) == 0 or len(train_idx) == 0:
-            raise LayerkitValueError(
-                f"validation_split={fraction} leaves an empty training or validation set"
-            )
     else:
         perm = net.rng.permutation(n)
         val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
