@@ -748,6 +748,7 @@ X_NAN[3, 1] = np.nan
 BAD = [
     ({"epochs": -1}, ValueError, "epochs"),
     ({"epochs": 2.5}, TypeError, "epochs"),
+    ({"epochs": True}, TypeError, "epochs"),
     ({"batch_size": 0}, ValueError, "batch_size"),
     ({"batch_size": -4}, ValueError, "batch_size"),
     ({"batch_size": 4.0}, TypeError, "batch_size"),
@@ -787,6 +788,7 @@ BAD = [
     ({"optimizer": "adagrad"}, ValueError, "optimizer"),
     ({"schedule": "cosine"}, ValueError, "schedule"),
     ({"callbacks": [1]}, TypeError, "callbacks"),
+    ({"checkpoint_every": 0}, ValueError, "checkpoint_every"),
     ({"schedule": "grow_and_slash", "optimizer": "adam"}, ValueError, "grow_and_slash"),
 ]
 
