@@ -4,7 +4,7 @@
 >>> net = lk.Network([lk.Input(64), lk.Dense(32, "relu"), lk.Dense(10, "softmax")], seed=0)
 """
 
-from . import datasets, preprocessing
+from . import datasets, metrics, model_selection, preprocessing
 from ._validation import LayerkitTypeError, LayerkitValueError
 from ._version import __version__
 from .activations import (
@@ -18,6 +18,8 @@ from .gradcheck import GradcheckReport, ParamCheck, gradcheck
 from .io import ModelFileError, load, register_layer, save
 from .layers import Activation, Dense, Dropout, Input, Layer
 from .losses import Loss, available_losses, get_loss
+from .metrics import accuracy, classification_report, confusion_matrix, precision_recall_f1
+from .model_selection import cross_validate, kfold_indices, train_test_split, train_val_test_split
 from .network import Network
 from .optimizers import SGD, Adam, Optimizer, RMSProp, available_optimizers, get_optimizer
 from .preprocessing import MinMaxScaler, StandardScaler, one_hot, to_labels
@@ -58,20 +60,30 @@ __all__ = [
     "TimeDecay",
     "ValidationWindow",
     "__version__",
+    "accuracy",
     "available_activations",
     "available_losses",
     "available_optimizers",
+    "classification_report",
+    "confusion_matrix",
+    "cross_validate",
     "datasets",
     "get_activation",
     "get_loss",
     "get_optimizer",
     "get_schedule",
     "gradcheck",
+    "kfold_indices",
     "load",
+    "metrics",
+    "model_selection",
     "one_hot",
+    "precision_recall_f1",
     "preprocessing",
     "register_activation",
     "register_layer",
     "save",
     "to_labels",
+    "train_test_split",
+    "train_val_test_split",
 ]

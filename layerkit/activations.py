@@ -88,6 +88,8 @@ class ActivationFunction:
 
     def _positive(self, x: np.ndarray) -> np.ndarray:
         """``x > 0`` written into a boolean buffer kept between calls (no allocation)."""
+        if np.ndim(x) == 0:
+            return np.asarray(x > 0)
         mask = self.__dict__.get("_mask")
         if mask is None or mask.shape[0] < x.shape[0] or mask.shape[1:] != x.shape[1:]:
             mask = self._mask = np.empty(x.shape, dtype=bool)
@@ -148,7 +150,7 @@ class Sigmoid(ActivationFunction):
 
     def backward(self, z, a, grad, out=None):
         # grad * a * (1 - a), written into out without temporaries
-        out = np.subtract(1, a, out=out)
+        out = np.subtract(1, a, out=_out(out, a))
         out *= a
         out *= grad
         return out
@@ -167,7 +169,7 @@ class Tanh(ActivationFunction):
         return 1 - a * a
 
     def backward(self, z, a, grad, out=None):
-        out = np.multiply(a, a, out=out)
+        out = np.multiply(a, a, out=_out(out, a))
         np.subtract(1, out, out=out)
         out *= grad
         return out
@@ -210,14 +212,14 @@ class LeakyReLU(ActivationFunction):
 
     def __call__(self, z, out=None):
         # max(z, alpha z) is z for z > 0 and alpha z otherwise because 0 <= alpha < 1
-        out = np.multiply(z, self.alpha, out=out)
+        out = np.multiply(z, self.alpha, out=_out(out, z))
         return np.maximum(out, z, out=out)
 
     def derivative(self, z, a=None):
         return np.where(z > 0, 1.0, self.alpha).astype(z.dtype)
 
     def backward(self, z, a, grad, out=None):
-        out = np.multiply(grad, self.alpha, out=out)
+        out = np.multiply(grad, self.alpha, out=_out(out, grad))
         np.copyto(out, grad, where=self._positive(z))
         return out
 
@@ -245,7 +247,7 @@ class ELU(ActivationFunction):
         self.kinks = () if alpha == 1.0 else (0.0,)
 
     def __call__(self, z, out=None):
-        out = np.minimum(z, 0, out=out)  # exp of positive z would overflow for no purpose
+        out = np.minimum(z, 0, out=_out(out, z))  # exp of positive z would overflow for nothing
         np.expm1(out, out=out)
         out *= self.alpha
         np.copyto(out, z, where=self._positive(z))
@@ -256,7 +258,7 @@ class ELU(ActivationFunction):
         return np.where(z > 0, 1.0, a + self.alpha).astype(z.dtype)
 
     def backward(self, z, a, grad, out=None):
-        out = np.add(a, self.alpha, out=out)
+        out = np.add(a, self.alpha, out=_out(out, a))
         out *= grad
         np.copyto(out, grad, where=self._positive(z))
         return out
@@ -399,6 +401,14 @@ class _FunctionActivation(ActivationFunction):
 
     def get_config(self):
         return dict(self._params)
+
+
+def _out(out: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+    """``out``, or a new array shaped like ``like`` (0-d included) for in-place steps."""
+    if out is not None:
+        return out
+    like = np.asarray(like)
+    return np.empty(like.shape, dtype=np.result_type(like.dtype, np.float32))
 
 
 def _check_float(name: str, value: Any) -> float:

@@ -573,7 +573,7 @@ def to_labels(Y: ArrayLike, *, threshold: float = 0.5) -> np.ndarray:
     Y : array_like, shape (n, k) or (n,)
         With ``k >= 2`` columns: the label is the column of the largest value (ties go to
         the first). With one column, or 1-D: a probability of class 1, and the label is 1
-        where it is ``>= threshold``.
+        where it is ``> threshold`` (as :meth:`Network.predict_classes` and the metrics).
     threshold : float, default 0.5
         Decision threshold for the single-output case.
 
@@ -603,7 +603,7 @@ def to_labels(Y: ArrayLike, *, threshold: float = 0.5) -> np.ndarray:
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim == 1:
-        return (arr >= threshold).astype(np.int64)
+        return (arr > threshold).astype(np.int64)
     if arr.ndim != 2 or arr.shape[1] == 0:
         raise ValueError(f"Y must be of shape (n, k) or (n,); got {arr.shape}")
     return arr.argmax(axis=1).astype(np.int64)

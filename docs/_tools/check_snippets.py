@@ -9,7 +9,8 @@ Conventions of the pages in ``docs/``:
 * A ```` ```python ```` block is an example: it runs. The blocks of one page run in order in
   one namespace, like the cells of a notebook, in a fresh temporary working directory.
 * A ```` ```text ```` block right after an example (blank lines between allowed) is that
-  example's printed output and must match it exactly (trailing spaces ignored).
+  example's printed output and must match it: the text exactly (trailing spaces ignored),
+  numbers to a relative 1e-6, numbers below 1e-6 (rounding noise) only in being so small.
 * A ```` ```py ```` block quotes layerkit's source. Its first line names the file, as in
   ``# layerkit/layers/dense.py, Dense.forward``; every other line except ``...`` and lines
   starting ``# ...`` must occur, stripped, as a line of that file. Quotes therefore cannot
@@ -26,6 +27,7 @@ import difflib
 import io
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import traceback
@@ -51,6 +53,31 @@ def run_example(code: str, namespace: dict) -> str:
         except Exception:
             traceback.print_exc(file=out)
     return out.getvalue()
+
+
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def same_output(expected: str, actual: str) -> bool:
+    """Equal text, numbers equal to 1e-6 relative (or both below 1e-6: rounding noise).
+
+    Gradient-check errors and last digits of float64 sums depend on the CPU's BLAS; the
+    text around them and every other number must match exactly.
+    """
+    a = [line.rstrip() for line in expected.rstrip().splitlines()]
+    b = [line.rstrip() for line in actual.rstrip().splitlines()]
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if NUMBER.sub("#", x) != NUMBER.sub("#", y):
+            return False
+        for u, v in zip(NUMBER.findall(x), NUMBER.findall(y), strict=True):
+            if u == v:
+                continue
+            p, q = float(u), float(v)
+            if not (abs(p - q) <= 1e-6 * max(abs(p), abs(q)) or max(abs(p), abs(q)) < 1e-6):
+                return False
+    return True
 
 
 def check_quote(body: str, page: str) -> list[str]:
@@ -89,15 +116,17 @@ def check_page(path: Path, update: bool) -> list[str]:
             between = text[last_end:start]
             if re.fullmatch(r"\s*```\s*```text[^\n]*\n", between) is None:
                 continue  # a text block not right after an example
-            if [s.rstrip() for s in body.splitlines()] != [
-                s.rstrip() for s in last_output.splitlines()
-            ]:
+            if not same_output(body, last_output):
                 if update:
                     replacements.append((start, end, last_output))
                 else:
                     diff = "\n".join(
                         difflib.unified_diff(
-                            body.splitlines(), last_output.splitlines(), "docs", "actual", lineterm=""
+                            body.splitlines(),
+                            last_output.splitlines(),
+                            "docs",
+                            "actual",
+                            lineterm="",
                         )
                     )
                     problems.append(f"{path.name}: output differs:\n{diff}")
@@ -118,8 +147,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pages", nargs="*", help="pages of docs/ to check (default: all)")
     parser.add_argument("--update", action="store_true", help="rewrite output blocks")
+    parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     pages = [DOCS / p for p in args.pages] or sorted(DOCS.rglob("*.md"))
+    if not args.in_process:
+        # Every page in a fresh interpreter, as a reader would run it (layer names count
+        # from 1, nothing registered by another page).
+        failed = 0
+        for page in pages:
+            command = [sys.executable, __file__, "--in-process", str(page)]
+            if args.update:
+                command.append("--update")
+            failed += subprocess.run(command, check=False).returncode != 0
+        print(f"{len(pages)} page(s) checked, {failed} with problems")
+        return 1 if failed else 0
     sys.path.insert(0, str(ROOT))
     problems: list[str] = []
     cwd = Path.cwd()
@@ -132,7 +173,6 @@ def main() -> int:
                 os.chdir(cwd)
     for problem in problems:
         print(problem, end="\n\n")
-    print(f"{len(pages)} page(s) checked, {len(problems)} problem(s)")
     return 1 if problems else 0
 
 
