@@ -250,7 +250,8 @@ def test_to_labels_inverts_one_hot(y):
 
 def test_to_labels_takes_argmax_of_rows_and_thresholds_single_outputs():
     assert to_labels(np.array([[0.1, 0.7, 0.2], [0.8, 0.1, 0.1]])).tolist() == [1, 0]
-    assert to_labels(np.array([[0.2], [0.5], [0.9]])).tolist() == [0, 1, 1]
+    # exactly 0.5 is class 0, as in Network.predict_classes and layerkit.metrics
+    assert to_labels(np.array([[0.2], [0.5], [0.9]])).tolist() == [0, 0, 1]
     assert to_labels(np.array([0.3, 0.7]), threshold=0.6).tolist() == [0, 1]
     assert to_labels([[0.1, 0.9]]).dtype == np.int64
 
