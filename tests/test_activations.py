@@ -214,7 +214,9 @@ def test_leaky_relu_derivative_at_zero_is_alpha(alpha):
     act = lk.get_activation("leaky_relu", alpha=alpha)
     z = np.array([[-1.0, 0.0, 1.0]])
     np.testing.assert_array_equal(act.derivative(z), [[alpha, alpha, 1.0]])
-    np.testing.assert_allclose(act.backward(z, act(z), np.full_like(z, 2.0)), [[2 * alpha] * 2 + [2]])
+    np.testing.assert_allclose(
+        act.backward(z, act(z), np.full_like(z, 2.0)), [[2 * alpha] * 2 + [2]]
+    )
 
 
 def test_elu_derivative_at_zero_is_alpha_and_continuous_for_alpha_one():
@@ -226,7 +228,8 @@ def test_elu_derivative_at_zero_is_alpha_and_continuous_for_alpha_one():
 
 
 @pytest.mark.parametrize(
-    "name, params", [("leaky_relu", {"alpha": 1.0}), ("leaky_relu", {"alpha": -0.1}), ("elu", {"alpha": 0.0})]
+    "name, params",
+    [("leaky_relu", {"alpha": 1.0}), ("leaky_relu", {"alpha": -0.1}), ("elu", {"alpha": 0.0})],
 )
 def test_out_of_range_alpha_is_a_value_error_naming_alpha(name, params):
     with pytest.raises(ValueError, match="alpha"):

@@ -299,7 +299,9 @@ def test_sample_weights_give_the_weighted_sum_over_m(loss):
 
 def test_network_sample_weights_weight_each_sample_cost():
     rng = np.random.default_rng(0)
-    net = lk.Network([lk.Input(3), lk.Dense(4, "tanh"), lk.Dense(3, "softmax")], dtype="float64", seed=1)
+    net = lk.Network(
+        [lk.Input(3), lk.Dense(4, "tanh"), lk.Dense(3, "softmax")], dtype="float64", seed=1
+    )
     X, y = rng.normal(size=(4, 3)), np.array([0, 2, 1, 2])
     w = np.array([0.5, 0.0, 2.0, 1.0])
     per_sample = [net.loss(X[i : i + 1], y[i : i + 1]) for i in range(4)]
@@ -346,4 +348,6 @@ def test_valid_targets_are_converted_to_one_hot_rows():
         CCE.prepare_targets(np.array([2, 0]), 3, np.float64), [[0, 0, 1], [1, 0, 0]]
     )
     np.testing.assert_array_equal(BCE.prepare_targets(np.array([1, 0]), 1, np.float64), [[1], [0]])
-    np.testing.assert_array_equal(SSE.prepare_targets(np.array([0.5, 2]), 1, np.float64), [[0.5], [2]])
+    np.testing.assert_array_equal(
+        SSE.prepare_targets(np.array([0.5, 2]), 1, np.float64), [[0.5], [2]]
+    )

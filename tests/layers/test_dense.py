@@ -191,7 +191,7 @@ def test_forward_with_activation_parameters():
 
 
 def test_forward_does_not_modify_its_input():
-    W, b, x = _random_case()
+    _, _, x = _random_case()
     net = _net([lk.Dense(4, "relu")])
     x_copy = x.copy()
     net.predict(x)
@@ -228,7 +228,7 @@ def test_bias_gradient_is_one_value_per_unit_not_a_sum_over_units():
 
 
 def test_backward_overwrites_rather_than_accumulates():
-    W, b, x = _random_case(seed=3)
+    _, _, x = _random_case(seed=3)
     g = np.random.default_rng(4).normal(size=(5, 4))
     layer = lk.Dense(4, "tanh")
     _net([lk.Dense(3), layer])
@@ -242,7 +242,7 @@ def test_backward_overwrites_rather_than_accumulates():
 
 
 def test_backward_with_a_smaller_batch_after_a_larger_one():
-    W, b, x = _random_case(m=6, seed=5)
+    _, _, x = _random_case(m=6, seed=5)
     layer = lk.Dense(4, "sigmoid")
     _net([lk.Dense(3), layer])
     layer.forward(x)
@@ -272,7 +272,10 @@ def test_first_trainable_layer_skips_the_input_gradient():
 
 def test_network_gradients_pass_gradcheck():
     rng = np.random.default_rng(0)
-    net = _net([lk.Dense(5, "tanh"), lk.Dense(4, "relu"), lk.Dense(3, "softmax")], loss="categorical_crossentropy")
+    net = _net(
+        [lk.Dense(5, "tanh"), lk.Dense(4, "relu"), lk.Dense(3, "softmax")],
+        loss="categorical_crossentropy",
+    )
     assert lk.gradcheck(net, rng.normal(size=(6, 3)), rng.integers(0, 3, 6)).passed
 
 
