@@ -185,7 +185,8 @@ class ReLU(ActivationFunction):
         return np.maximum(z, 0.0, out=out)
 
     def derivative(self, z, a=None):
-        return (z > 0).astype(z.dtype)
+        z = np.asarray(z)
+        return (z > 0).astype(np.result_type(z.dtype, np.float32))
 
     def backward(self, z, a, grad, out=None):
         # a > 0 exactly where z > 0
@@ -216,7 +217,8 @@ class LeakyReLU(ActivationFunction):
         return np.maximum(out, z, out=out)
 
     def derivative(self, z, a=None):
-        return np.where(z > 0, 1.0, self.alpha).astype(z.dtype)
+        z = np.asarray(z)
+        return np.where(z > 0, 1.0, self.alpha).astype(np.result_type(z.dtype, np.float32))
 
     def backward(self, z, a, grad, out=None):
         out = np.multiply(grad, self.alpha, out=_out(out, grad))
@@ -254,8 +256,9 @@ class ELU(ActivationFunction):
         return out
 
     def derivative(self, z, a=None):
+        z = np.asarray(z)
         a = self(z) if a is None else a
-        return np.where(z > 0, 1.0, a + self.alpha).astype(z.dtype)
+        return np.where(z > 0, 1.0, a + self.alpha).astype(np.result_type(z.dtype, np.float32))
 
     def backward(self, z, a, grad, out=None):
         out = np.add(a, self.alpha, out=_out(out, a))

@@ -10,7 +10,8 @@ by ``mkdocs.yml``, rewrites the docstrings at load time, leaving the source unto
   typeset by MathJax like the equations of the other pages;
 * a simple table becomes a Markdown table (a row whose first cell is empty continues the
   row above it; a table without a header row gets an empty one);
-* ``:role:`target``` becomes ```target``` (``~package.Name`` becomes ``Name``);
+* ``:role:`target``` becomes ```target``` (``~package.Name`` becomes ``Name``), and the
+  ``::`` that introduces a literal block becomes ``:``;
 * the continuation lines of a ``*`` list item, indented 2 spaces in RST, get the 4 spaces
   Markdown needs to keep a following block inside the item.
 """
@@ -146,6 +147,9 @@ def convert(text: str) -> str:
                 out += _table(lines[i : table[0]], header=table[1])
                 i = table[0]
                 continue
+        if line.rstrip().endswith("::") and not line.lstrip().startswith(".."):
+            # "text::" introduces an indented literal block, already a Markdown code block
+            line = line.rstrip()[:-1] if line.strip() != "::" else ""
         out.append(ROLE.sub(_role, line))
         i += 1
     return "\n".join(out)
