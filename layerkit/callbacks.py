@@ -62,6 +62,7 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
+        """Rebuild a history from :meth:`as_dict`'s output."""
         return cls(**data)
 
 
@@ -95,10 +96,12 @@ class EarlyStopping:
     """
 
     def reset(self) -> None:
+        """Forget any progress (called when training starts)."""
         self.best_epoch: int | None = None
         self.best_cost = float("inf")
 
     def update(self, epoch: int, val_cost: float) -> tuple[bool, bool]:
+        """Record epoch ``epoch``'s validation cost; return ``(improved, stop)``."""
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:

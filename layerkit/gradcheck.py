@@ -1,6 +1,6 @@
 """Finite-difference gradient checking for networks and single layers.
 
-Conventions (see ``docs/gradcheck.md``):
+Conventions (see ``docs/custom-layers.md``):
 
 * Everything is computed on a float64 copy of the model; the caller's model, its random
   generator and its workspaces are untouched.
@@ -61,8 +61,14 @@ class ParamCheck:
     passed: bool
 
     def describe(self) -> str:
-        where = "direction" if self.worst_index is None else f"index {self.worst_index}"
+        """One line: status, worst error, where, analytic vs numeric, counts."""
         status = "ok" if self.passed else "FAILED"
+        if self.n_checked and self.n_kinks == self.n_checked:
+            return (
+                f"{self.layer}.{self.param} [{self.term}] {status}: all {self.n_checked} "
+                "checked entries straddle a kink; nothing compared"
+            )
+        where = "direction" if self.worst_index is None else f"index {self.worst_index}"
         kinks = f", {self.n_kinks} at a kink" if self.n_kinks else ""
         return (
             f"{self.layer}.{self.param} [{self.term}] {status}: worst relative error "
@@ -93,9 +99,11 @@ class GradcheckReport:
 
     @property
     def n_kinks(self) -> int:
+        """Finite differences that straddled a kink (not compared)."""
         return sum(c.n_kinks for c in self.checks)
 
     def failures(self) -> list[ParamCheck]:
+        """The checks that failed."""
         return [c for c in self.checks if not c.passed]
 
     def worst(self) -> dict[tuple[str, str, str], float]:

@@ -41,6 +41,7 @@ class Schedule:
     name = "schedule"
 
     def rate(self, initial: float, epoch: int) -> float:
+        """The learning rate for ``epoch`` (0 for the first) from the initial rate."""
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:

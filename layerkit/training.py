@@ -223,7 +223,7 @@ class _Loop:
         self.batch_size = data.n if batch_size is None else min(batch_size, data.n)
         self.history = History()
         self.params = [p for _, _, p in net.parameters()]
-        self.grads = [layer.grads[key] for layer, key, _ in net.parameters()]
+        self.keys = [(layer, key) for layer, key, _ in net.parameters()]
         self.batch_callbacks = [
             cb for cb in callbacks if type(cb).on_batch_end is not Callback.on_batch_end
         ]
@@ -359,7 +359,7 @@ class _Loop:
         net = self.net
         if not isinstance(self.sched, GrowAndSlash):
             cost = net._backprop(xb, tb, wb, True)
-            self.opt.step(self.params, self.grads)
+            self.opt.step(self.params, self._grads())
             return cost
         # Seed 002's Algorithm 1: every trial uses the same dropout mask (same rng state).
         state = net.rng.bit_generator.state
@@ -368,8 +368,10 @@ class _Loop:
         for s, p in zip(saved, self.params, strict=True):
             np.copyto(s, p)
 
+        grads = self._grads()
+
         def try_step(eta: float) -> float:
-            for p, g, s in zip(self.params, self.grads, saved, strict=True):
+            for p, g, s in zip(self.params, grads, saved, strict=True):
                 np.multiply(g, -eta, out=p)
                 p += s
             net.rng.bit_generator.state = state
@@ -382,6 +384,11 @@ class _Loop:
         self.opt.iterations += 1
         self.opt.learning_rate = self.sched.eta
         return cost
+
+    def _grads(self) -> list[np.ndarray]:
+        # Read after every backward: a user's layer may rebind self.grads[k] to a new
+        # array instead of writing into it, and its gradient must still be used.
+        return [layer.grads[key] for layer, key in self.keys]
 
     def _end_epoch(self, epoch, train_cost, train_acc, began, bar) -> None:
         net, hist = self.net, self.history

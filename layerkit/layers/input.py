@@ -15,14 +15,14 @@ __all__ = ["Input"]
 class Input(Layer):
     """First layer of every network: fixes the shape of one sample.
 
+    The forward pass returns its input unchanged and the backward pass its gradient.
+
     Parameters
     ----------
     shape : int or tuple of int
         Shape of one sample, batch axis excluded: ``Input(784)`` for flattened 28x28
         images. (Seed 002 writes it ``Input(output_size=784)``.)
     name : str, optional
-
-    The forward pass returns its input unchanged and the backward pass its gradient.
     """
 
     def __init__(self, shape: int | tuple[int, ...], *, name: str | None = None) -> None:
