@@ -21,7 +21,8 @@ class History:
         Mean over the epoch's batches of the batch objective (data cost + penalty),
         weighted by batch size, measured as the batches were trained (as Keras reports).
     train_accuracy : list of float
-        Accuracy of those batch predictions (classification losses; else empty).
+        Accuracy of those batch predictions (for class targets: a cross-entropy loss, or
+        one-hot rows under a squared-error loss; else empty).
     val_cost, val_accuracy : list of float
         Full objective and accuracy on the validation data after the epoch, in inference
         mode (empty without validation data).

@@ -7,6 +7,8 @@ Subcommands:
 * ``layerkit train``: train on a named dataset; print train/validation/test figures; save
   the model, its history (JSON) and, with matplotlib installed, its plots.
 * ``layerkit evaluate``: a saved model on a dataset's test split.
+* ``layerkit experiments [NAME] [--quick]``: reproduce one of the documents' analyses as a
+  Markdown report with figures (no name: list them).
 """
 
 from __future__ import annotations
@@ -92,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", choices=_DATASETS, default="digits")
     evaluate.add_argument("--data-path", default=None)
     evaluate.set_defaults(run=_evaluate)
+
+    experiments = sub.add_parser(
+        "experiments", help="reproduce an analysis of the source documents (report + figures)"
+    )
+    experiments.add_argument("name", nargs="?", help="experiment name (omit to list them)")
+    experiments.add_argument("--quick", action="store_true", help="a small run of about a minute")
+    experiments.add_argument("--out", default=None, help="output folder (default runs/experiments/<name>)")
+    experiments.add_argument("--seed", type=int, default=0)
+    experiments.set_defaults(run=_experiments)
     return parser
 
 
@@ -239,6 +250,19 @@ def _evaluate(args: argparse.Namespace) -> int:
             net.predict_classes(X_test),
             names,
         )
+    return 0
+
+
+def _experiments(args: argparse.Namespace) -> int:
+    from . import experiments
+
+    if not args.name:
+        for name, exp in experiments.EXPERIMENTS.items():
+            print(f"{name:<16} {exp.title} ({exp.source})")
+        return 0
+    out = Path(args.out or f"runs/experiments/{args.name}")
+    report = experiments.run(args.name, out, quick=args.quick, seed=args.seed)
+    print(f"report written to {report}")
     return 0
 
 

@@ -477,8 +477,9 @@ class Network:
         Returns
         -------
         Evaluation
-            A named tuple ``(cost, accuracy)``; ``accuracy`` is ``None`` for regression
-            losses.
+            A named tuple ``(cost, accuracy)``. ``accuracy`` is reported for class
+            targets: with a cross-entropy loss, or one-hot rows under ``mse`` or
+            ``sum_of_squares`` (as seed 001 trains); otherwise it is ``None``.
         """
         from .training import Evaluation, _prepare, evaluate_data
 

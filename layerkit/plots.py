@@ -264,10 +264,10 @@ def save_run_figures(
     folder = Path(folder)
     paths = [folder / "learning_curves.png"]
     learning_curves(history, path=paths[0])
-    if network.is_classifier:
-        y_true = np.asarray(y_test)
-        if y_true.ndim == 2:
-            y_true = y_true.argmax(axis=1)
+    y_true = np.asarray(y_test)
+    if y_true.ndim == 2:
+        y_true = y_true.argmax(axis=1)
+    if network.is_classifier or history.train_accuracy:
         y_pred = network.predict_classes(X_test)
         matrix = confusion_matrix(y_true, y_pred, n_classes=len(class_names))
         paths.append(folder / "confusion_matrix.png")

@@ -394,10 +394,9 @@ class _Loop:
         net, hist = self.net, self.history
         hist.epochs.append(epoch)
         hist.train_cost.append(float(train_cost))
-        if net.is_classifier:
-            hist.train_accuracy.append(float(train_acc))
         logs: dict[str, float] = {"cost": float(train_cost)}
-        if net.is_classifier:
+        if self.data.labels is not None:
+            hist.train_accuracy.append(float(train_acc))
             logs["accuracy"] = float(train_acc)
         if self.val is not None:
             val_cost, val_acc = evaluate_data(net, self.val)
@@ -496,6 +495,15 @@ def _labels(target: np.ndarray) -> np.ndarray:
     return np.argmax(target, axis=1)
 
 
+def _is_one_hot(target: np.ndarray) -> bool:
+    """Rows of 0s and one 1 (at least two columns)."""
+    return (
+        target.shape[1] > 1
+        and bool(np.all((target == 0) | (target == 1)))
+        and bool(np.all(target.sum(axis=1) == 1))
+    )
+
+
 def _count_correct(output: np.ndarray, labels: np.ndarray) -> int:
     predicted = (output[:, 0] > 0.5) if output.shape[1] == 1 else output.argmax(axis=1)
     return int(np.count_nonzero(predicted == labels))
@@ -520,10 +528,11 @@ def evaluate_data(net: Network, data: _Data) -> tuple[float, float | None]:
         xb = np.asarray(xb, dtype=net.dtype)
         out = net._forward(xb, False)
         total += net._data_cost(out, tb, wb) * (stop - start)
-        if net.is_classifier:
-            correct += _count_correct(out, _labels(tb))
+        if data.labels is not None:
+            rows = slice(start, stop) if data.index is None else data.index[start:stop]
+            correct += _count_correct(out, data.labels[rows])
     cost = total / n + net.penalty_value()
-    return float(cost), (correct / n if net.is_classifier else None)
+    return float(cost), (correct / n if data.labels is not None else None)
 
 
 def _prepare(net, X, y, sample_weight, class_weight, x_name, y_name) -> _Data:
@@ -535,7 +544,9 @@ def _prepare(net, X, y, sample_weight, class_weight, x_name, y_name) -> _Data:
         from .network import _check_sample_weight
 
         weight = _check_sample_weight(sample_weight, len(x))
-    labels = _labels(target) if net.is_classifier else None
+    # Accuracy is reported for class targets: a classification loss, or one-hot rows under
+    # a regression loss (seed 001 trains a sigmoid network with mse on one-hot digits).
+    labels = _labels(target) if net.is_classifier or _is_one_hot(target) else None
     if class_weight is not None:
         if labels is None:
             raise LayerkitValueError(
