@@ -100,7 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     experiments.add_argument("name", nargs="?", help="experiment name (omit to list them)")
     experiments.add_argument("--quick", action="store_true", help="a small run of about a minute")
-    experiments.add_argument("--out", default=None, help="output folder (default runs/experiments/<name>)")
+    experiments.add_argument(
+        "--out", default=None, help="output folder (default runs/experiments/<name>)"
+    )
     experiments.add_argument("--seed", type=int, default=0)
     experiments.set_defaults(run=_experiments)
     return parser

@@ -273,11 +273,7 @@ class _Loop:
             np.copyto(xb, raw, casting="unsafe")
         tb = data.T.take(idx, axis=0, out=self.tbuf[:m], mode="clip")
         wb = None if data.W is None else data.W.take(idx, out=self.wbuf[:m], mode="clip")
-        lb = (
-            None
-            if data.labels is None
-            else data.labels.take(idx, out=self.lbuf[:m], mode="clip")
-        )
+        lb = None if data.labels is None else data.labels.take(idx, out=self.lbuf[:m], mode="clip")
         return xb, tb, wb, lb
 
     # ---------------------------------------------------------------- the loop

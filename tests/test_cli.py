@@ -28,10 +28,25 @@ def test_demo_trains_on_the_bundled_digits_and_prints_accuracy_and_confusion_mat
 
 def test_train_saves_a_model_history_and_plots_that_evaluate_reads_back(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main([
-        "train", "--dataset", "digits", "--layers", "32", "--epochs", "5",
-        "--learning-rate", "0.1", "--batch-size", "32", "--out", str(out), "--verbose", "0",
-    ])
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "digits",
+            "--layers",
+            "32",
+            "--epochs",
+            "5",
+            "--learning-rate",
+            "0.1",
+            "--batch-size",
+            "32",
+            "--out",
+            str(out),
+            "--verbose",
+            "0",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "test" in printed and "accuracy" in printed
@@ -50,11 +65,31 @@ def test_train_saves_a_model_history_and_plots_that_evaluate_reads_back(tmp_path
 
 def test_train_with_mse_and_early_stopping_on_a_synthetic_set(tmp_path, capsys):
     out = tmp_path / "moons"
-    code = main([
-        "train", "--dataset", "moons", "--layers", "8", "--activation", "tanh", "--loss", "mse",
-        "--optimizer", "adam", "--learning-rate", "0.01", "--epochs", "30",
-        "--early-stopping", "3", "--out", str(out), "--verbose", "0",
-    ])
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "moons",
+            "--layers",
+            "8",
+            "--activation",
+            "tanh",
+            "--loss",
+            "mse",
+            "--optimizer",
+            "adam",
+            "--learning-rate",
+            "0.01",
+            "--epochs",
+            "30",
+            "--early-stopping",
+            "3",
+            "--out",
+            str(out),
+            "--verbose",
+            "0",
+        ]
+    )
     assert code == 0
     assert (out / "decision_boundary.png").exists()
     assert lk.load(out / "model.npz").loss_fn.name == "mse"

@@ -29,8 +29,14 @@ def trained():
     data = lk.datasets.load_digits()
     net = lk.Network([lk.Input(64), lk.Dense(16, "relu"), lk.Dense(10, "softmax")], seed=0)
     history = net.train(
-        data.X_train, data.y_train, validation_split=0.2, epochs=12, batch_size=32,
-        optimizer=lk.SGD(0.1, momentum=0.9), early_stopping=lk.Patience(3), verbose=0,
+        data.X_train,
+        data.y_train,
+        validation_split=0.2,
+        epochs=12,
+        batch_size=32,
+        optimizer=lk.SGD(0.1, momentum=0.9),
+        early_stopping=lk.Patience(3),
+        verbose=0,
     )
     return net, history, data
 
