@@ -104,8 +104,17 @@ def _train_scripted(monkeypatch, costs, early_stopping, **kw):
     snaps = Snapshots()
     _script(monkeypatch, costs)
     hist = net.train(
-        X, y, X, y, epochs=len(costs), batch_size=8, learning_rate=0.5,
-        early_stopping=early_stopping, callbacks=[snaps], verbose=0, **kw,
+        X,
+        y,
+        X,
+        y,
+        epochs=len(costs),
+        batch_size=8,
+        learning_rate=0.5,
+        early_stopping=early_stopping,
+        callbacks=[snaps],
+        verbose=0,
+        **kw,
     )
     return net, hist, snaps
 
@@ -148,7 +157,9 @@ def _check_outcome(net, hist, snaps, costs, stop, best):
         ([9, 9, 1, 1, 2, 2, 0, 0], 2, 6, 3),
     ],
 )
-def test_validation_window_stops_and_restores_as_seed_002_defines(monkeypatch, costs, s, stop, best):
+def test_validation_window_stops_and_restores_as_seed_002_defines(
+    monkeypatch, costs, s, stop, best
+):
     assert window_rule(costs, s) == (stop, best)  # the table agrees with the reference
     net, hist, snaps = _train_scripted(monkeypatch, costs, s)
     _check_outcome(net, hist, snaps, costs, stop, best)
@@ -180,8 +191,18 @@ def test_early_stopping_restores_best_weights_when_silent_and_when_verbose(monke
         X, y = _data()
         net, snaps = _net(), Snapshots()
         _script(monkeypatch, costs)
-        hist = net.train(X, y, X, y, epochs=6, batch_size=8, learning_rate=0.5,
-                         early_stopping=2, callbacks=[snaps], verbose=verbose)
+        hist = net.train(
+            X,
+            y,
+            X,
+            y,
+            epochs=6,
+            batch_size=8,
+            learning_rate=0.5,
+            early_stopping=2,
+            callbacks=[snaps],
+            verbose=verbose,
+        )
         assert hist.stopped_epoch == 4 and hist.restored_epoch == 2
         assert _weights_equal(net.get_weights(), snaps.weights[2])
     assert "epoch 1/6" in capsys.readouterr().out
@@ -204,10 +225,24 @@ def test_early_stopping_on_real_validation_costs_restores_lowest_val_cost_epoch(
     y = rng.integers(0, 2, 40)
     Xv = rng.standard_normal((40, 2))
     yv = rng.integers(0, 2, 40)
-    net, snaps = lk.Network([lk.Input(2), lk.Dense(16, "tanh"), lk.Dense(2, "softmax")],
-                            seed=1, dtype="float64"), Snapshots()
-    hist = net.train(X, y, Xv, yv, epochs=200, batch_size=8, learning_rate=0.5,
-                     early_stopping=5, callbacks=[snaps], verbose=0)
+    net, snaps = (
+        lk.Network(
+            [lk.Input(2), lk.Dense(16, "tanh"), lk.Dense(2, "softmax")], seed=1, dtype="float64"
+        ),
+        Snapshots(),
+    )
+    hist = net.train(
+        X,
+        y,
+        Xv,
+        yv,
+        epochs=200,
+        batch_size=8,
+        learning_rate=0.5,
+        early_stopping=5,
+        callbacks=[snaps],
+        verbose=0,
+    )
     stop, best = window_rule(hist.val_cost, 5)
     assert stop is not None and hist.stopped_epoch == stop
     assert hist.best_epoch == best == int(np.argmin(hist.val_cost)) + 1
@@ -322,8 +357,9 @@ def test_callback_hooks_are_called_the_right_number_of_times_with_the_right_logs
     Xv, yv = _data(n=10, seed=1)
     net, rec = _net(), Recorder()
     epochs, bs = 3, 10  # batches of 10, 10, 5
-    hist = net.train(X, y, Xv, yv, epochs=epochs, batch_size=bs, learning_rate=0.1,
-                     callbacks=[rec], verbose=0)
+    hist = net.train(
+        X, y, Xv, yv, epochs=epochs, batch_size=bs, learning_rate=0.1, callbacks=[rec], verbose=0
+    )
     kinds = [c[0] for c in rec.calls]
     assert kinds == ["begin"] + (["batch"] * 3 + ["epoch"]) * epochs + ["end"]
     assert rec.calls[0][1] is net
@@ -388,8 +424,9 @@ def test_setting_stop_training_in_on_epoch_end_stops_after_that_epoch():
 def test_setting_stop_training_in_on_batch_end_stops_after_that_batch():
     X, y = _data(n=24)
     net, rec = _net(), Recorder()
-    hist = net.train(X, y, epochs=10, batch_size=8, verbose=0,
-                     callbacks=[StopAt(batch=(2, 0)), rec])
+    hist = net.train(
+        X, y, epochs=10, batch_size=8, verbose=0, callbacks=[StopAt(batch=(2, 0)), rec]
+    )
     assert hist.stop_reason == "callback"
     assert hist.stopped_epoch == 2
     batches = [c for c in rec.calls if c[0] == "batch"]
@@ -401,8 +438,9 @@ def test_partial_epoch_logs_the_mean_cost_of_the_batches_it_trained():
     # batch's cost (the mean over the batches trained), not a third of it.
     X, y = _data(n=24)
     net, rec = _net(), Recorder()
-    hist = net.train(X, y, epochs=10, batch_size=8, verbose=0,
-                     callbacks=[StopAt(batch=(2, 0)), rec])
+    hist = net.train(
+        X, y, epochs=10, batch_size=8, verbose=0, callbacks=[StopAt(batch=(2, 0)), rec]
+    )
     batch_cost = [c for c in rec.calls if c[0] == "batch"][-1][2]["cost"]
     assert hist.train_cost[-1] == pytest.approx(batch_cost, rel=1e-12)
 
@@ -439,8 +477,18 @@ def test_keyboard_interrupt_with_early_stopping_restores_best_weights(monkeypatc
     X, y = _data(n=24)
     net, snaps = _net(), Snapshots()
     _script(monkeypatch, [5, 2, 3, 3, 3, 3])  # s = 3 never fires within 3 epochs
-    hist = net.train(X, y, X, y, epochs=6, batch_size=8, learning_rate=0.5, early_stopping=3,
-                     callbacks=[snaps, InterruptAt(epoch=4, batch=1)], verbose=0)
+    hist = net.train(
+        X,
+        y,
+        X,
+        y,
+        epochs=6,
+        batch_size=8,
+        learning_rate=0.5,
+        early_stopping=3,
+        callbacks=[snaps, InterruptAt(epoch=4, batch=1)],
+        verbose=0,
+    )
     assert hist.stop_reason == "interrupted"
     assert hist.epochs == [1, 2, 3]
     assert hist.best_epoch == hist.restored_epoch == 2

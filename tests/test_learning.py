@@ -36,8 +36,11 @@ def test_logistic_regression_reaches_about_88_percent_on_moons():
     # 0.865-0.895. A linear model cannot do much better: the band 0.84-0.92 asserts both
     # that it learned (chance is 0.5) and that it is linear.
     X, y, Y = _moons()
-    net = lk.Network([lk.Input(2), lk.Dense(2, "sigmoid", kernel_initializer="uniform")],
-                     "binary_crossentropy", seed=0)
+    net = lk.Network(
+        [lk.Input(2), lk.Dense(2, "sigmoid", kernel_initializer="uniform")],
+        "binary_crossentropy",
+        seed=0,
+    )
     hist = net.train(X, Y, **FIT)
     acc = _accuracy(net, X, y)
     assert 0.84 <= acc <= 0.92, acc
@@ -51,8 +54,11 @@ def test_logistic_regression_reaches_about_88_percent_on_moons():
 @pytest.mark.slow
 def test_single_sigmoid_unit_logistic_regression_also_reaches_about_88_percent():
     X, y, _ = _moons()
-    net = lk.Network([lk.Input(2), lk.Dense(1, "sigmoid", kernel_initializer="uniform")],
-                     "binary_crossentropy", seed=0)
+    net = lk.Network(
+        [lk.Input(2), lk.Dense(1, "sigmoid", kernel_initializer="uniform")],
+        "binary_crossentropy",
+        seed=0,
+    )
     net.train(X, y, **FIT)
     acc = _accuracy(net, X, y)
     assert 0.84 <= acc <= 0.92, acc
@@ -69,9 +75,13 @@ def test_three_sigmoid_hidden_units_exceed_99_percent_within_200_epochs(seed):
     # true of the model for most, not all, initialisations.
     X, y, Y = _moons()
     net = lk.Network(
-        [lk.Input(2), lk.Dense(3, "sigmoid", kernel_initializer="uniform"),
-         lk.Dense(2, "sigmoid", kernel_initializer="uniform")],
-        "binary_crossentropy", seed=seed,
+        [
+            lk.Input(2),
+            lk.Dense(3, "sigmoid", kernel_initializer="uniform"),
+            lk.Dense(2, "sigmoid", kernel_initializer="uniform"),
+        ],
+        "binary_crossentropy",
+        seed=seed,
     )
     net.train(X, Y, **FIT)
     acc = _accuracy(net, X, y)
@@ -92,8 +102,9 @@ def test_four_groups_reach_100_percent_with_two_hidden_layers_of_20():
         [lk.Input(2), lk.Dense(20, "sigmoid"), lk.Dense(20, "sigmoid"), lk.Dense(4, "softmax")],
         seed=0,
     )
-    hist = net.train(X, y, epochs=2000, batch_size=None, learning_rate=0.03,
-                     optimizer="adam", verbose=0)
+    hist = net.train(
+        X, y, epochs=2000, batch_size=None, learning_rate=0.03, optimizer="adam", verbose=0
+    )
     assert _accuracy(net, X, y) == 1.0
     assert hist.train_accuracy[-1] == 1.0
 

@@ -50,14 +50,22 @@ def ref_adam(p, g, state, lr, b1, b2, eps):
 
 CASES = {
     "sgd": (lambda: lk.SGD(0.1), lambda p, g, s: ref_sgd(p, g, s, 0.1)),
-    "momentum": (lambda: lk.SGD(0.1, momentum=0.9),
-                 lambda p, g, s: ref_momentum(p, g, s, 0.1, 0.9)),
-    "nesterov": (lambda: lk.SGD(0.1, momentum=0.8, nesterov=True),
-                 lambda p, g, s: ref_nesterov(p, g, s, 0.1, 0.8)),
-    "rmsprop": (lambda: lk.RMSProp(0.01, rho=0.9, epsilon=1e-7),
-                lambda p, g, s: ref_rmsprop(p, g, s, 0.01, 0.9, 1e-7)),
-    "adam": (lambda: lk.Adam(0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-7),
-             lambda p, g, s: ref_adam(p, g, s, 0.01, 0.9, 0.999, 1e-7)),
+    "momentum": (
+        lambda: lk.SGD(0.1, momentum=0.9),
+        lambda p, g, s: ref_momentum(p, g, s, 0.1, 0.9),
+    ),
+    "nesterov": (
+        lambda: lk.SGD(0.1, momentum=0.8, nesterov=True),
+        lambda p, g, s: ref_nesterov(p, g, s, 0.1, 0.8),
+    ),
+    "rmsprop": (
+        lambda: lk.RMSProp(0.01, rho=0.9, epsilon=1e-7),
+        lambda p, g, s: ref_rmsprop(p, g, s, 0.01, 0.9, 1e-7),
+    ),
+    "adam": (
+        lambda: lk.Adam(0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-7),
+        lambda p, g, s: ref_adam(p, g, s, 0.01, 0.9, 0.999, 1e-7),
+    ),
 }
 
 
@@ -166,9 +174,13 @@ def _net(seed=0, dropout=0.0):
 
 @pytest.mark.parametrize(
     "make",
-    [lambda: lk.SGD(0.5), lambda: lk.SGD(0.1, momentum=0.9),
-     lambda: lk.SGD(0.1, momentum=0.9, nesterov=True), lambda: lk.RMSProp(0.01),
-     lambda: lk.Adam(0.02)],
+    [
+        lambda: lk.SGD(0.5),
+        lambda: lk.SGD(0.1, momentum=0.9),
+        lambda: lk.SGD(0.1, momentum=0.9, nesterov=True),
+        lambda: lk.RMSProp(0.01),
+        lambda: lk.Adam(0.02),
+    ],
     ids=["sgd", "momentum", "nesterov", "rmsprop", "adam"],
 )
 def test_each_optimizer_drives_the_cost_down(make):
@@ -235,13 +247,18 @@ def test_adam_train_a_then_b_equals_train_a_plus_b_bit_for_bit(shuffle, dropout)
 
 @pytest.mark.parametrize(
     ("make", "name"),
-    [(lambda: lk.SGD(0.0), "learning_rate"), (lambda: lk.SGD(-1.0), "learning_rate"),
-     (lambda: lk.SGD(0.1, momentum=1.0), "momentum"),
-     (lambda: lk.SGD(0.1, momentum=-0.1), "momentum"),
-     (lambda: lk.SGD(0.1, nesterov=True), "nesterov"),
-     (lambda: lk.RMSProp(rho=1.0), "rho"), (lambda: lk.RMSProp(epsilon=0.0), "epsilon"),
-     (lambda: lk.Adam(beta_1=1.0), "beta_1"), (lambda: lk.Adam(beta_2=-0.5), "beta_2"),
-     (lambda: lk.Adam(float("nan")), "learning_rate")],
+    [
+        (lambda: lk.SGD(0.0), "learning_rate"),
+        (lambda: lk.SGD(-1.0), "learning_rate"),
+        (lambda: lk.SGD(0.1, momentum=1.0), "momentum"),
+        (lambda: lk.SGD(0.1, momentum=-0.1), "momentum"),
+        (lambda: lk.SGD(0.1, nesterov=True), "nesterov"),
+        (lambda: lk.RMSProp(rho=1.0), "rho"),
+        (lambda: lk.RMSProp(epsilon=0.0), "epsilon"),
+        (lambda: lk.Adam(beta_1=1.0), "beta_1"),
+        (lambda: lk.Adam(beta_2=-0.5), "beta_2"),
+        (lambda: lk.Adam(float("nan")), "learning_rate"),
+    ],
 )
 def test_optimizer_arguments_are_validated(make, name):
     with pytest.raises(ValueError, match=name):

@@ -34,8 +34,9 @@ def _regression(n=50, seed=0):
 
 
 def _logistic(seed=0):
-    return lk.Network([lk.Input(2), lk.Dense(1, "sigmoid")], "binary_crossentropy",
-                      seed=seed, dtype="float64")
+    return lk.Network(
+        [lk.Input(2), lk.Dense(1, "sigmoid")], "binary_crossentropy", seed=seed, dtype="float64"
+    )
 
 
 def _linear(seed=0):
@@ -63,12 +64,14 @@ def _check_trace(trace, alpha, beta, eta1):
         # an accepted step does not raise the batch cost
         assert rec["cost_after"] <= rec["cost_before"], (k, rec)
         # slashes: eta_used = eta_tried / beta**slashes
-        np.testing.assert_allclose(rec["eta_used"], rec["eta_tried"] / beta ** rec["slashes"],
-                                   rtol=1e-14, atol=0)
+        np.testing.assert_allclose(
+            rec["eta_used"], rec["eta_tried"] / beta ** rec["slashes"], rtol=1e-14, atol=0
+        )
         if k:
             # growth: the next first try is alpha times the last accepted rate
-            np.testing.assert_allclose(rec["eta_tried"], alpha * trace[k - 1]["eta_used"],
-                                       rtol=1e-14, atol=0)
+            np.testing.assert_allclose(
+                rec["eta_tried"], alpha * trace[k - 1]["eta_used"], rtol=1e-14, atol=0
+            )
 
 
 # ---------------------------------------------------------------------------- grow and slash
@@ -80,8 +83,17 @@ def test_grow_and_slash_full_batch_logistic_regression_follows_algorithm_1():
     sched = lk.GrowAndSlash(alpha=1.1, beta=2.0)
     probe = CostAfterStep(X, y)
     eta1 = 200.0  # far too large: the first steps must be slashed
-    hist = net.train(X, y, epochs=40, batch_size=None, learning_rate=eta1, schedule=sched,
-                     shuffle=False, callbacks=[probe], verbose=0)
+    hist = net.train(
+        X,
+        y,
+        epochs=40,
+        batch_size=None,
+        learning_rate=eta1,
+        schedule=sched,
+        shuffle=False,
+        callbacks=[probe],
+        verbose=0,
+    )
     trace = sched.trace
     assert len(trace) == 40  # one step per epoch
     _check_trace(trace, 1.1, 2.0, eta1)
@@ -106,8 +118,7 @@ def test_grow_and_slash_minibatch_linear_regression_accepts_only_descent_steps(a
     X, y = _regression()
     net = _linear()
     sched = lk.GrowAndSlash(alpha, beta)
-    hist = net.train(X, y, epochs=15, batch_size=8, learning_rate=5.0, schedule=sched,
-                     verbose=0)
+    hist = net.train(X, y, epochs=15, batch_size=8, learning_rate=5.0, schedule=sched, verbose=0)
     assert len(sched.trace) == 15 * 7  # ceil(50 / 8) steps per epoch
     _check_trace(sched.trace, alpha, beta, 5.0)
     assert sum(t["slashes"] for t in sched.trace) > 0
@@ -118,8 +129,17 @@ def test_grow_and_slash_counts_the_penalty_in_the_cost_it_protects():
     X, y = _binary()
     net = _logistic()
     sched = lk.GrowAndSlash()
-    net.train(X, y, epochs=10, batch_size=None, learning_rate=50.0, schedule=sched,
-              penalty=0.5, shuffle=False, verbose=0)
+    net.train(
+        X,
+        y,
+        epochs=10,
+        batch_size=None,
+        learning_rate=50.0,
+        schedule=sched,
+        penalty=0.5,
+        shuffle=False,
+        verbose=0,
+    )
     _check_trace(sched.trace, 1.1, 2.0, 50.0)
     # cost_before is the penalised objective at the weights before the step
     net2 = _logistic()
@@ -130,17 +150,32 @@ def test_grow_and_slash_counts_the_penalty_in_the_cost_it_protects():
 def test_grow_and_slash_by_name_grows_the_rate_on_an_easy_problem():
     X, y = _binary()
     net = _logistic()
-    hist = net.train(X, y, epochs=5, batch_size=None, learning_rate=0.01,
-                     schedule="grow_and_slash", shuffle=False, verbose=0)
+    hist = net.train(
+        X,
+        y,
+        epochs=5,
+        batch_size=None,
+        learning_rate=0.01,
+        schedule="grow_and_slash",
+        shuffle=False,
+        verbose=0,
+    )
     # a tiny rate is always accepted: it grows by alpha = 1.1 per step
-    np.testing.assert_allclose(hist.learning_rate, [0.01 * 1.1 ** (e + 1) for e in range(5)],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        hist.learning_rate, [0.01 * 1.1 ** (e + 1) for e in range(5)], rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize(
     "optimizer",
-    [lk.Adam(0.01), lk.SGD(0.1, momentum=0.9), lk.SGD(0.1, momentum=0.5, nesterov=True),
-     lk.RMSProp(0.01), "adam", "rmsprop"],
+    [
+        lk.Adam(0.01),
+        lk.SGD(0.1, momentum=0.9),
+        lk.SGD(0.1, momentum=0.5, nesterov=True),
+        lk.RMSProp(0.01),
+        "adam",
+        "rmsprop",
+    ],
     ids=["adam", "momentum", "nesterov", "rmsprop", "adam-name", "rmsprop-name"],
 )
 def test_grow_and_slash_with_a_stateful_optimizer_raises_and_changes_nothing(optimizer):
@@ -170,8 +205,16 @@ def test_grow_and_slash_parameters_are_validated():
 def test_time_decay_rates_per_epoch_match_formula(optimizer):
     X, y = _regression()
     net = _linear()
-    hist = net.train(X, y, epochs=6, batch_size=16, learning_rate=0.05, optimizer=optimizer,
-                     schedule=lk.TimeDecay(decay=0.5), verbose=0)
+    hist = net.train(
+        X,
+        y,
+        epochs=6,
+        batch_size=16,
+        learning_rate=0.05,
+        optimizer=optimizer,
+        schedule=lk.TimeDecay(decay=0.5),
+        verbose=0,
+    )
     expected = [0.05 / (1 + 0.5 * e) for e in range(6)]  # seed 000: eta_0 / (1 + d e)
     np.testing.assert_allclose(hist.learning_rate, expected, rtol=1e-15)
 
@@ -179,15 +222,23 @@ def test_time_decay_rates_per_epoch_match_formula(optimizer):
 def test_time_decay_by_name_uses_default_decay():
     X, y = _regression()
     hist = _linear().train(X, y, epochs=4, learning_rate=0.02, schedule="time_decay", verbose=0)
-    np.testing.assert_allclose(hist.learning_rate, [0.02 / (1 + 0.01 * e) for e in range(4)],
-                               rtol=1e-15)
+    np.testing.assert_allclose(
+        hist.learning_rate, [0.02 / (1 + 0.01 * e) for e in range(4)], rtol=1e-15
+    )
 
 
 @pytest.mark.parametrize(("factor", "every"), [(0.5, 2), (0.1, 3), (1.0, 1)])
 def test_step_decay_rates_per_epoch_match_formula(factor, every):
     X, y = _regression()
-    hist = _linear().train(X, y, epochs=7, batch_size=16, learning_rate=0.04,
-                           schedule=lk.StepDecay(factor=factor, every=every), verbose=0)
+    hist = _linear().train(
+        X,
+        y,
+        epochs=7,
+        batch_size=16,
+        learning_rate=0.04,
+        schedule=lk.StepDecay(factor=factor, every=every),
+        verbose=0,
+    )
     expected = [0.04 * factor ** (e // every) for e in range(7)]
     np.testing.assert_allclose(hist.learning_rate, expected, rtol=1e-15)
 
@@ -207,8 +258,17 @@ def test_step_decay_rate_is_the_one_the_steps_use():
         def on_epoch_end(self, network, epoch, logs):
             rec.append(network.get_weights())
 
-    net.train(X, y, epochs=5, batch_size=None, learning_rate=0.1, schedule=sched,
-              shuffle=False, callbacks=[Grab()], verbose=0)
+    net.train(
+        X,
+        y,
+        epochs=5,
+        batch_size=None,
+        learning_rate=0.1,
+        schedule=sched,
+        shuffle=False,
+        callbacks=[Grab()],
+        verbose=0,
+    )
     check = _linear()
     for e in range(5):
         check.set_weights(rec[e])
@@ -235,8 +295,12 @@ def test_schedule_restarts_with_each_train_call():
 
 @pytest.mark.parametrize(
     ("cls", "kwargs", "name"),
-    [(lk.TimeDecay, {"decay": -1.0}, "decay"), (lk.StepDecay, {"factor": 0.0}, "factor"),
-     (lk.StepDecay, {"factor": 1.5}, "factor"), (lk.StepDecay, {"every": 0}, "every")],
+    [
+        (lk.TimeDecay, {"decay": -1.0}, "decay"),
+        (lk.StepDecay, {"factor": 0.0}, "factor"),
+        (lk.StepDecay, {"factor": 1.5}, "factor"),
+        (lk.StepDecay, {"every": 0}, "every"),
+    ],
 )
 def test_schedule_parameters_are_validated(cls, kwargs, name):
     with pytest.raises(ValueError, match=name):

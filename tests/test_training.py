@@ -85,7 +85,9 @@ def _data(n=40, seed=0, d=3):
 def _net(seed=0, dtype="float64", penalty=0.0, d=3, hidden_penalty=None):
     return lk.Network(
         [lk.Input(d), lk.Dense(4, "tanh", penalty=hidden_penalty), lk.Dense(2, "softmax")],
-        seed=seed, dtype=dtype, penalty=penalty,
+        seed=seed,
+        dtype=dtype,
+        penalty=penalty,
     )
 
 
@@ -154,8 +156,11 @@ def _manual_ce(net, X, y, w=None):
 @pytest.mark.parametrize("where", ["network", "layer", "both"])
 def test_gradcheck_of_the_penalised_objective_passes(where):
     X, y = _data(n=12)
-    kw = {"network": {"penalty": 0.3}, "layer": {"hidden_penalty": 0.7},
-          "both": {"penalty": 0.3, "hidden_penalty": 0.7}}[where]
+    kw = {
+        "network": {"penalty": 0.3},
+        "layer": {"hidden_penalty": 0.7},
+        "both": {"penalty": 0.3, "hidden_penalty": 0.7},
+    }[where]
     net = _net(**kw)
     report = lk.gradcheck(net, X, y)
     assert report.passed, report.explain()
@@ -178,14 +183,24 @@ def test_penalty_is_added_to_loss_and_backprop_values():
     assert net.backprop(X, y) == pytest.approx(data, rel=1e-12)
     for layer, key, value in net.parameters():
         extra = penalised[(layer.name, key)] - layer.grads[key]
-        np.testing.assert_allclose(extra, lam * value if key == "W" else 0.0,
-                                   rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(
+            extra, lam * value if key == "W" else 0.0, rtol=1e-10, atol=1e-14
+        )
 
 
 def _zero_data_gradient_step(net, X, y, eta, **kw):
     """One plain-SGD step where the data term contributes nothing (all weights zero)."""
-    return net.train(X, y, epochs=1, batch_size=None, learning_rate=eta, optimizer="sgd",
-                     sample_weight=np.zeros(len(X)), verbose=0, **kw)
+    return net.train(
+        X,
+        y,
+        epochs=1,
+        batch_size=None,
+        learning_rate=eta,
+        optimizer="sgd",
+        sample_weight=np.zeros(len(X)),
+        verbose=0,
+        **kw,
+    )
 
 
 def _nonzero_biases(net):
@@ -216,8 +231,16 @@ def test_penalty_is_not_divided_by_the_batch_size():
     eta, lam = 0.1, 0.3
     net = _net(penalty=lam)
     w0 = net.layers[1].params["W"].copy()
-    net.train(X, y, epochs=1, batch_size=4, learning_rate=eta, optimizer="sgd",
-              sample_weight=np.zeros(12), verbose=0)
+    net.train(
+        X,
+        y,
+        epochs=1,
+        batch_size=4,
+        learning_rate=eta,
+        optimizer="sgd",
+        sample_weight=np.zeros(12),
+        verbose=0,
+    )
     np.testing.assert_allclose(net.layers[1].params["W"], w0 * (1 - eta * lam) ** 3, rtol=1e-13)
 
 
@@ -251,8 +274,10 @@ class PenaltyProbe(lk.Callback):
 
 
 def _l2(net, lam_by_layer):
-    return sum(lam / 2 * float(np.sum(layer.params["W"] ** 2))
-               for layer, lam in zip(net.layers[1:], lam_by_layer, strict=True))
+    return sum(
+        lam / 2 * float(np.sum(layer.params["W"] ** 2))
+        for layer, lam in zip(net.layers[1:], lam_by_layer, strict=True)
+    )
 
 
 def test_train_penalty_applies_during_that_call_only():
@@ -264,13 +289,20 @@ def test_train_penalty_applies_during_that_call_only():
     assert probe.values[-1] == pytest.approx(_l2(net, [0.6, 0.6]), rel=1e-12)
     # after it: the network's own 0.1 again
     assert net.penalty_value() == pytest.approx(_l2(net, [0.1, 0.1]), rel=1e-12)
-    assert net.loss(X, y) == pytest.approx(_manual_ce(net, X, y) + _l2(net, [0.1, 0.1]),
-                                           rel=1e-12)
+    assert net.loss(X, y) == pytest.approx(_manual_ce(net, X, y) + _l2(net, [0.1, 0.1]), rel=1e-12)
     # also after a call that ends in an exception
     with pytest.raises(lk.DivergenceError), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        net.train(X, y, epochs=1, batch_size=2, penalty=0.6, callbacks=[BlowUp(1, 0, np.inf)],
-                  on_divergence="raise", verbose=0)
+        net.train(
+            X,
+            y,
+            epochs=1,
+            batch_size=2,
+            penalty=0.6,
+            callbacks=[BlowUp(1, 0, np.inf)],
+            on_divergence="raise",
+            verbose=0,
+        )
     assert net.penalty_value() == pytest.approx(_l2(net, [0.1, 0.1]), rel=1e-12)
 
 
@@ -295,8 +327,9 @@ def test_every_sample_is_used_exactly_once_per_epoch(batch_size, shuffle):
     X, y = _indexed(n)
     net, rec = _recording_net()
     marks = EpochMarks(rec)
-    net.train(X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
-              callbacks=[marks], verbose=0)
+    net.train(
+        X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle, callbacks=[marks], verbose=0
+    )
     orders = [_check_epoch_batches(b, n, batch_size, shuffle) for b in marks.epochs()]
     assert len(orders) == epochs
     if shuffle and batch_size is not None and batch_size < n:
@@ -320,8 +353,9 @@ def test_every_sample_once_per_epoch_for_random_sizes(n, batch_size, shuffle, ep
         X = X.astype(np.float32)
     net, rec = _recording_net()
     marks = EpochMarks(rec)
-    net.train(X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
-              callbacks=[marks], verbose=0)
+    net.train(
+        X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle, callbacks=[marks], verbose=0
+    )
     batches = marks.epochs()
     assert len(batches) == epochs
     for b in batches:
@@ -336,8 +370,7 @@ def test_callers_arrays_are_not_modified():
     copies = [a.copy() for a in (X, y, w, Xv, yv)]
     net, _ = _recording_net()
     net.train(X, y, Xv, yv, epochs=3, batch_size=7, sample_weight=w, verbose=0)
-    net.train(X, y2, epochs=2, batch_size=7, validation_split=0.3, class_weight={0: 2.0},
-              verbose=0)
+    net.train(X, y2, epochs=2, batch_size=7, validation_split=0.3, class_weight={0: 2.0}, verbose=0)
     for a, c in zip((X, y, w, Xv, yv), copies, strict=True):
         assert a.dtype == c.dtype and np.array_equal(a, c)
     assert np.array_equal(y2, y)
@@ -367,8 +400,9 @@ def test_memmap_inputs_train_like_in_memory_arrays(tmp_path, shuffle):
         X_mm = np.memmap(path, dtype=dtype, mode="r", shape=X.shape)
         a, b = _net(dtype="float32"), _net(dtype="float32")
         ha = a.train(X_mm, y, X_mm, y, epochs=3, batch_size=8, shuffle=shuffle, verbose=0)
-        hb = b.train(np.array(X_mm), y, np.array(X_mm), y, epochs=3, batch_size=8,
-                     shuffle=shuffle, verbose=0)
+        hb = b.train(
+            np.array(X_mm), y, np.array(X_mm), y, epochs=3, batch_size=8, shuffle=shuffle, verbose=0
+        )
         assert _weights_equal(a.get_weights(), b.get_weights())
         assert ha.train_cost == hb.train_cost and ha.val_cost == hb.val_cost
         assert np.array_equal(np.asarray(X_mm), X.astype(dtype))
@@ -409,10 +443,12 @@ def test_epochs_zero_trains_nothing():
 
 
 def _run(seed, X, y, Xv, yv, **kw):
-    net = lk.Network([lk.Input(3), lk.Dense(8, "relu"), lk.Dropout(0.3), lk.Dense(2, "softmax")],
-                     seed=seed)
-    hist = net.train(X, y, Xv, yv, epochs=4, batch_size=7, optimizer="adam",
-                     learning_rate=0.01, verbose=0, **kw)
+    net = lk.Network(
+        [lk.Input(3), lk.Dense(8, "relu"), lk.Dropout(0.3), lk.Dense(2, "softmax")], seed=seed
+    )
+    hist = net.train(
+        X, y, Xv, yv, epochs=4, batch_size=7, optimizer="adam", learning_rate=0.01, verbose=0, **kw
+    )
     return net, hist
 
 
@@ -469,8 +505,7 @@ def _regression(n=24, seed=0):
 
 
 def _linear(dtype="float64"):
-    return lk.Network([lk.Input(3), lk.Dense(4, "tanh"), lk.Dense(1)], "mse", seed=0,
-                      dtype=dtype)
+    return lk.Network([lk.Input(3), lk.Dense(4, "tanh"), lk.Dense(1)], "mse", seed=0, dtype=dtype)
 
 
 def test_divergence_emits_no_runtime_warning():
@@ -494,8 +529,9 @@ def test_huge_learning_rate_stops_at_once_and_restores_finite_weights(dtype):
     net = _linear(dtype)
     snaps = Snapshots()
     with pytest.warns(lk.DivergenceWarning, match="non-finite"):
-        hist = net.train(X, y, epochs=50, batch_size=8, learning_rate=1e6, callbacks=[snaps],
-                         verbose=0)
+        hist = net.train(
+            X, y, epochs=50, batch_size=8, learning_rate=1e6, callbacks=[snaps], verbose=0
+        )
     assert hist.stop_reason == "diverged"
     assert hist.stopped_epoch is not None and hist.stopped_epoch < 50
     assert len(hist.epochs) == hist.stopped_epoch - 1  # the diverged epoch is not recorded
@@ -521,8 +557,16 @@ def test_divergence_warning_points_at_the_callers_line():
 def test_divergence_mid_training_restores_the_weights_from_the_epoch_start():
     X, y = _regression()
     net, snaps, blow = _linear(), Snapshots(), BlowUp(epoch=3, batch=1)
-    hist = net.train(X, y, epochs=10, batch_size=8, learning_rate=0.01, on_divergence="stop",
-                     callbacks=[snaps, blow], verbose=0)
+    hist = net.train(
+        X,
+        y,
+        epochs=10,
+        batch_size=8,
+        learning_rate=0.01,
+        on_divergence="stop",
+        callbacks=[snaps, blow],
+        verbose=0,
+    )
     assert hist.stop_reason == "diverged" and hist.stopped_epoch == 3
     assert blow.batches_after == 0  # stopped at once: batch 3 of epoch 3 was the last
     assert "batch 3" in hist.message
@@ -539,9 +583,19 @@ def test_divergence_with_early_stopping_restores_the_best_weights(monkeypatch):
     monkeypatch.setattr(training, "evaluate_data", lambda net, data: (next(costs), None))
     X, y = _regression()
     net, snaps = _linear(), Snapshots()
-    hist = net.train(X, y, X, y, epochs=10, batch_size=8, learning_rate=0.01,
-                     early_stopping=lk.Patience(5), on_divergence="stop",
-                     callbacks=[snaps, BlowUp(epoch=4, batch=0)], verbose=0)
+    hist = net.train(
+        X,
+        y,
+        X,
+        y,
+        epochs=10,
+        batch_size=8,
+        learning_rate=0.01,
+        early_stopping=lk.Patience(5),
+        on_divergence="stop",
+        callbacks=[snaps, BlowUp(epoch=4, batch=0)],
+        verbose=0,
+    )
     assert hist.stop_reason == "diverged"
     assert hist.best_epoch == hist.restored_epoch == 2
     assert _weights_equal(net.get_weights(), snaps.weights[2])
@@ -552,8 +606,16 @@ def test_on_divergence_raise_raises_divergence_error_after_restoring():
     X, y = _regression()
     net, snaps = _linear(), Snapshots()
     with pytest.raises(lk.DivergenceError, match="non-finite"):
-        net.train(X, y, epochs=10, batch_size=8, learning_rate=0.01, on_divergence="raise",
-                  callbacks=[snaps, BlowUp(epoch=2, batch=0)], verbose=0)
+        net.train(
+            X,
+            y,
+            epochs=10,
+            batch_size=8,
+            learning_rate=0.01,
+            on_divergence="raise",
+            callbacks=[snaps, BlowUp(epoch=2, batch=0)],
+            verbose=0,
+        )
     assert issubclass(lk.DivergenceError, FloatingPointError)
     assert _weights_equal(net.get_weights(), snaps.weights[1])
     assert net.history.stop_reason == "diverged"
@@ -566,8 +628,9 @@ def test_on_divergence_stop_is_silent():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", category=RuntimeWarning)
-        hist = net.train(X, y, epochs=10, batch_size=8, learning_rate=1e6, on_divergence="stop",
-                         verbose=0)
+        hist = net.train(
+            X, y, epochs=10, batch_size=8, learning_rate=1e6, on_divergence="stop", verbose=0
+        )
     assert hist.stop_reason == "diverged"
     assert not [w for w in caught if issubclass(w.category, lk.DivergenceWarning)]
 
@@ -726,16 +789,14 @@ def test_class_weight_equals_the_equivalent_sample_weight():
     cw = {0: 2.5, 1: 0.4}
     a, b = _net(), _net()
     ha = a.train(X, y, epochs=3, batch_size=8, class_weight=cw, verbose=0)
-    hb = b.train(X, y, epochs=3, batch_size=8, sample_weight=np.where(y == 0, 2.5, 0.4),
-                 verbose=0)
+    hb = b.train(X, y, epochs=3, batch_size=8, sample_weight=np.where(y == 0, 2.5, 0.4), verbose=0)
     assert _weights_equal(a.get_weights(), b.get_weights())
     assert ha.train_cost == hb.train_cost
     # both together multiply
     c, d = _net(), _net()
     w = np.linspace(0.1, 1, 30)
     c.train(X, y, epochs=2, batch_size=8, class_weight=cw, sample_weight=w, verbose=0)
-    d.train(X, y, epochs=2, batch_size=8, sample_weight=w * np.where(y == 0, 2.5, 0.4),
-            verbose=0)
+    d.train(X, y, epochs=2, batch_size=8, sample_weight=w * np.where(y == 0, 2.5, 0.4), verbose=0)
     assert _weights_equal(c.get_weights(), d.get_weights())
 
 
@@ -793,13 +854,17 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("kwargs", "error", "name"), BAD,
-                         ids=[f"{i}-{next(iter(k))}" for i, (k, _, _) in enumerate(BAD)])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    BAD,
+    ids=[f"{i}-{next(iter(k))}" for i, (k, _, _) in enumerate(BAD)],
+)
 def test_bad_train_arguments_raise_naming_the_argument_and_change_nothing(kwargs, error, name):
     net = _net(penalty=0.01)
     X, y = X_BAD.copy(), Y_BAD.copy()
-    net.train(X, y, X, y, epochs=2, batch_size=8, optimizer="adam", learning_rate=0.01,
-              verbose=0)  # an optimiser with state, and a history
+    net.train(
+        X, y, X, y, epochs=2, batch_size=8, optimizer="adam", learning_rate=0.01, verbose=0
+    )  # an optimiser with state, and a history
     before = _state(net)
     args = {"X": X, "y": y, "epochs": 3, "batch_size": 8, "verbose": 0, **kwargs}
     with pytest.raises(error, match=name) as info:
@@ -837,8 +902,9 @@ def test_evaluate_matches_loss_and_accuracy_of_predict_classes():
 
 def test_evaluate_single_sigmoid_unit_and_regression():
     X, y = _data(n=40)
-    net = lk.Network([lk.Input(3), lk.Dense(1, "sigmoid")], "binary_crossentropy", seed=0,
-                     dtype="float64")
+    net = lk.Network(
+        [lk.Input(3), lk.Dense(1, "sigmoid")], "binary_crossentropy", seed=0, dtype="float64"
+    )
     p = net.predict(X)[:, 0]
     classes = net.predict_classes(X)
     assert np.array_equal(classes, (p > 0.5).astype(np.int64))
