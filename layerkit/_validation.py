@@ -48,11 +48,12 @@ def all_finite(array: np.ndarray) -> bool:
     """Whether every element is finite, in one reduction for the usual (finite) case."""
     if array.dtype.kind in "biu":
         return True
-    # Any NaN or inf makes the sum non-finite. A finite sum proves finiteness; a non-finite
-    # one may be overflow of huge finite values, so check exactly then.
+    # Any NaN or inf makes the sum non-finite, so a finite sum proves finiteness. A
+    # non-finite one may be overflow of huge finite values: check exactly then. Summing in
+    # the array's own dtype avoids a conversion pass.
     with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(array, dtype=np.float64)
-    return bool(math.isfinite(total)) or bool(np.isfinite(array).all())
+        total = np.add.reduce(array.reshape(-1))
+    return bool(np.isfinite(total)) or bool(np.isfinite(array).all())
 
 
 def check_finite(array: np.ndarray, argument: str) -> None:
