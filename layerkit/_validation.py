@@ -215,3 +215,34 @@ def check_real(
             f"{high}{']' if high_inclusive else ')'}; received {argument}={value!r}"
         )
     return value
+
+
+def cast_checked(array: np.ndarray, dtype: Any, argument: str) -> np.ndarray:
+    """``array`` as ``dtype``, refusing finite values the cast would turn into infinity."""
+    dtype = np.dtype(dtype)
+    if array.dtype == dtype:
+        return array
+    with np.errstate(over="ignore"):
+        converted = np.asarray(array, dtype=dtype)
+    if not all_finite(converted):
+        check_finite(array, argument)  # NaN or inf already in the input: say so
+        raise LayerkitValueError(
+            f"{argument} holds values beyond the {dtype} range (largest magnitude "
+            f"{np.abs(array).max()!r} > {np.finfo(dtype).max!r}); rescale the data or use a "
+            "float64 network"
+        )
+    return converted
+
+
+def check_range_for(array: np.ndarray, dtype: Any, argument: str) -> None:
+    """Refuse values of ``array`` that would overflow when cast to the float ``dtype``."""
+    dtype = np.dtype(dtype)
+    if array.dtype.kind != "f" or array.dtype.itemsize <= dtype.itemsize:
+        return
+    # two reductions rather than np.abs(array): no temporary the size of the data
+    largest = max(float(array.max()), -float(array.min())) if array.size else 0.0
+    if largest > float(np.finfo(dtype).max):  # a float32 scalar would cast 1e300 first
+        raise LayerkitValueError(
+            f"{argument} holds values beyond the {dtype} range (largest magnitude "
+            f"{largest!r} > {np.finfo(dtype).max!r}); rescale the data or use a float64 network"
+        )

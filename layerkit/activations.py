@@ -535,20 +535,24 @@ def get_activation(spec: str | ActivationFunction | None, **params: Any) -> Acti
             "(or register your own with layerkit.register_activation)"
         )
     factory = _REGISTRY[key]
-    try:
-        return factory(**params)
-    except TypeError as exc:
-        accepted = _accepted_params(factory)
+    accepted = _accepted_params(factory)
+    unknown = [] if accepted is None else sorted(set(params) - set(accepted))
+    if unknown:
         raise TypeError(
-            f"activation {key!r} accepts parameters {accepted}; received {sorted(params)}"
-        ) from exc
+            f"activation {key!r} accepts parameters {sorted(accepted)}; received {unknown}"
+        )
+    return factory(**params)
 
 
-def _accepted_params(factory: Callable[..., Any]) -> list[str]:
+def _accepted_params(factory: Callable[..., Any]) -> list[str] | None:
+    """Keyword names ``factory`` accepts (``None``: any, it takes ``**kwargs``)."""
     try:
-        return [p for p in inspect.signature(factory).parameters if p != "self"]
+        parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):
-        return []
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return [p.name for p in parameters if p.name != "self"]
 
 
 for _cls in (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softmax, TSin):

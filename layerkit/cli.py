@@ -165,8 +165,10 @@ def _demo(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     import layerkit as lk
 
+    hidden = _parse_layers(args.layers)
+    if not 0.0 <= args.dropout < 1.0:
+        raise ValueError(f"--dropout must be in [0, 1); received --dropout {args.dropout}")
     X, y, X_test, y_test, names = _load(args.dataset, args.data_path, args.seed)
-    hidden = [int(s) for s in args.layers.split(",") if s.strip()] if args.layers else []
     layers: list[Any] = [lk.Input(X.shape[1])]
     for width in hidden:
         layers.append(lk.Dense(width, args.activation))
@@ -269,6 +271,17 @@ def _experiments(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- helpers
+def _parse_layers(text: str) -> list[int]:
+    """``"200,30"`` -> ``[200, 30]``; an empty string means no hidden layer."""
+    parts = [part.strip() for part in text.split(",") if part.strip()] if text else []
+    if not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise ValueError(
+            f"--layers must be comma-separated positive integers such as 200,30; received "
+            f"--layers {text!r}"
+        )
+    return [int(part) for part in parts]
+
+
 def _one_hot(y: np.ndarray, k: int) -> np.ndarray:
     out = np.zeros((len(y), k), dtype=np.float32)
     out[np.arange(len(y)), np.asarray(y, dtype=np.intp)] = 1

@@ -178,6 +178,10 @@ def gradcheck(
         floor = check_real(floor, "floor", low=0.0, low_inclusive=False)
     if mode not in ("entries", "directional"):
         raise LayerkitValueError(f"mode must be 'entries' or 'directional'; received mode={mode!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise LayerkitTypeError(f"seed must be a non-negative int; received seed={seed!r}")
+    if seed < 0:
+        raise LayerkitValueError(f"seed must be a non-negative int; received seed={seed!r}")
     if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
         raise LayerkitValueError(f"max_entries must be a positive int; received {max_entries!r}")
     options = _Options(eps, rtol, floor, max_entries, mode, np.random.default_rng(seed))

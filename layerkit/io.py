@@ -27,6 +27,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ def save(
 
     if not isinstance(network, Network):
         raise LayerkitTypeError(f"save expects a Network; received {type(network).__name__}")
-    path = Path(path)
+    path = _check_path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     arrays, meta = _serialise(network)
@@ -206,10 +207,30 @@ def load(path: str | os.PathLike[str], *, custom_objects: dict[str, Any] | None 
     LayerkitValueError
         A layer class is unknown (register it or pass it in ``custom_objects``).
     """
-    from .network import Network
 
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise LayerkitTypeError(
+            "custom_objects must be a dict {class name: class}; received "
+            f"custom_objects={custom_objects!r}"
+        )
     custom = dict(custom_objects or {})
     arrays, meta, path = _read_verified(path)
+    try:
+        return _rebuild(meta, arrays, custom, path)
+    except LayerkitValueError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ModelFileError(
+            f"{str(path)!r} has malformed metadata ({type(exc).__name__}: {exc}); it was not "
+            "written by this version of layerkit"
+        ) from exc
+
+
+def _rebuild(
+    meta: dict[str, Any], arrays: dict[str, np.ndarray], custom: dict[str, Any], path: Path
+) -> Any:
+    from .network import Network
+
     spec = meta["network"]
     layers = []
     for entry in spec["layers"]:
@@ -242,7 +263,7 @@ def _read_verified(
     path: str | os.PathLike[str],
 ) -> tuple[dict[str, np.ndarray], dict[str, Any], Path]:
     """Arrays and metadata of a layerkit file whose format and checksum are checked."""
-    path = Path(path)
+    path = _check_path(path)
     if not path.exists() and path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
         path = path.with_name(path.name + ".npz")
     if not path.is_file():
@@ -276,7 +297,12 @@ def _check_compatible(
             f"has {len(targets)}"
         )
     for (layer, key, value), entry in zip(targets, meta["params"], strict=True):
-        stored = arrays[entry["array"]]
+        stored = arrays.get(entry["array"])
+        if stored is None or stored.dtype.kind not in "fiu":
+            raise ModelFileError(
+                f"{str(path)!r}: parameter {key} of layer {layer.name!r} is missing or not "
+                f"real-valued (dtype {None if stored is None else stored.dtype})"
+            )
         if entry["key"] != key or stored.shape != value.shape:
             raise ModelFileError(
                 f"{str(path)!r}: parameter {entry['key']} of layer {entry['layer']} has shape "
@@ -308,11 +334,26 @@ def _apply_state(
         net.history = History.from_dict(meta["history"])
 
 
+def _check_path(path: Any) -> Path:
+    if not isinstance(path, str | os.PathLike):
+        raise LayerkitTypeError(f"path must be a str or os.PathLike; received {path!r}")
+    return Path(path)
+
+
 def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # our own handle, closed even when numpy fails on a broken archive
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        NotImplementedError,
+        zlib.error,
+    ) as exc:
         raise ModelFileError(
             f"{str(path)!r} is not a readable layerkit model file (truncated or corrupted?): {exc}"
         ) from exc

@@ -19,7 +19,7 @@ pre-activation ``z`` (seed 002, Lemmas 1 and 2). The network uses that *fused* e
 computes the cost from the logits ``z`` (``log a = z - logsumexp(z)``; for the sigmoid,
 ``-log a = softplus(-z)``) so that logits of magnitude 1e4 give finite, exact costs and no
 warnings. Without logits (a custom output layer) ``log`` is taken of ``a`` clipped to
-``[tiny, 1]``.
+``[eps, 1 - eps]``, ``eps`` the dtype's machine epsilon (as Keras clips).
 """
 
 from __future__ import annotations
@@ -194,8 +194,7 @@ class BinaryCrossentropy(Loss):
         return check_targets_classification(y, n_outputs, dtype, argument=argument, binary=True)
 
     def per_sample(self, output, target):
-        tiny = np.finfo(output.dtype).tiny
-        a = np.clip(output, tiny, 1.0 - np.finfo(output.dtype).epsneg)
+        a = _clip_probability(output)
         return -np.sum(target * np.log(a) + (1.0 - target) * np.log1p(-a), axis=1)
 
     def per_sample_from_logits(self, logits, target, output=None):
@@ -213,8 +212,7 @@ class BinaryCrossentropy(Loss):
 
     def gradient(self, output, target, *, sample_weight=None, out=None):
         m = output.shape[0]
-        tiny = np.finfo(output.dtype).tiny
-        a = np.clip(output, tiny, 1.0 - np.finfo(output.dtype).epsneg)
+        a = _clip_probability(output)
         grad = (a - target) / (a * (1.0 - a))
         if sample_weight is not None:
             grad *= sample_weight[:, None]
@@ -241,8 +239,7 @@ class CategoricalCrossentropy(Loss):
         return check_targets_classification(y, n_outputs, dtype, argument=argument, binary=False)
 
     def per_sample(self, output, target):
-        tiny = np.finfo(output.dtype).tiny
-        return -np.sum(target * np.log(np.maximum(output, tiny)), axis=1)
+        return -np.sum(target * np.log(_clip_probability(output)), axis=1)
 
     def per_sample_from_logits(self, logits, target, output=None):
         # logsumexp(z) = max z - log(max a): the largest softmax output is at least 1/k,
@@ -262,8 +259,7 @@ class CategoricalCrossentropy(Loss):
 
     def gradient(self, output, target, *, sample_weight=None, out=None):
         m = output.shape[0]
-        tiny = np.finfo(output.dtype).tiny
-        grad = -target / np.maximum(output, tiny)
+        grad = -target / _clip_probability(output)
         if sample_weight is not None:
             grad *= sample_weight[:, None]
         grad /= m
@@ -271,6 +267,14 @@ class CategoricalCrossentropy(Loss):
             return grad
         np.copyto(out, grad, casting="same_kind")
         return out
+
+
+def _clip_probability(output: np.ndarray) -> np.ndarray:
+    """Probabilities clipped to ``[eps, 1 - eps]`` (the dtype's machine epsilon), as Keras
+    does without logits: costs stay below ``-log(eps)`` and gradients below ``1/eps``, so
+    sample weights cannot overflow them."""
+    eps = np.finfo(np.result_type(output.dtype, np.float32)).eps
+    return np.clip(output, eps, 1.0 - eps)
 
 
 _LOSSES: dict[str, type[Loss]] = {

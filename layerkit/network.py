@@ -24,9 +24,10 @@ import numpy as np
 from ._validation import (
     LayerkitTypeError,
     LayerkitValueError,
-    all_finite,
+    cast_checked,
     check_features,
     check_n_samples,
+    check_positive_int,
     check_real,
 )
 from .layers.activation import Activation
@@ -112,7 +113,11 @@ class Network:
         self._penalty_override: float | None = None
         self._penalty_enabled = True
         self._build()
-        self._check_output_for_loss()
+        try:
+            self._check_output_for_loss()
+        except Exception:
+            self._unbuild()  # the user's layers stay reusable after a refused constructor
+            raise
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
@@ -130,10 +135,7 @@ class Network:
                 built.append(layer)
                 shape = layer.output_shape
         except Exception:
-            for layer in built:  # leave the user's layers as they came
-                layer.params.clear()
-                layer.grads.clear()
-                layer.built = False
+            _unbuild(built)  # leave the user's layers as they came
             raise
         trainable = [i for i, layer in enumerate(self.layers) if layer.params]
         first = trainable[0] if trainable else len(self.layers)
@@ -148,6 +150,11 @@ class Network:
             and activation is not None
             and activation.name == self.loss_fn.fused_activation
         )
+
+    def _unbuild(self) -> None:
+        _unbuild(self.layers[1:])
+        for layer in self.layers:
+            layer.__dict__.pop("_network_name", None)
 
     def _check_output_for_loss(self) -> None:
         last = self.layers[-1]
@@ -255,17 +262,19 @@ class Network:
         X : array_like, shape (n_samples, *input_shape)
         batch_size : int, optional
             Rows per forward pass; by default as many as keep each layer's workspace
-            near 4 M elements. Results do not depend on it.
+            near 4 M elements. Results agree to rounding whatever it is (BLAS may sum in
+            another order for other shapes).
         """
+        batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
         X = check_features(X, self.input_shape, check_values=False, layer=self.layers[0].name)
         n = X.shape[0]
-        width = max(int(np.prod(layer.output_shape)) for layer in self.layers)
+        width = max(int(np.prod(layer.output_shape)) for layer in self.layers[1:])
         chunk = batch_size or max(256, _PREDICT_ELEMENTS // width)
         out = np.empty((n, *self.output_shape), dtype=self.dtype)
         for start in range(0, n, chunk):
-            xb = np.asarray(X[start : start + chunk], dtype=self.dtype)
-            if not all_finite(xb):
-                check_features(X[start : start + chunk], self.input_shape, argument="X")
+            # Checked chunk by chunk: a memmap larger than memory is never loaded whole.
+            xb = check_features(X[start : start + chunk], self.input_shape, argument="X")
+            xb = cast_checked(xb, self.dtype, "X")
             out[start : start + len(xb)] = self._forward(xb, training=False)
         return out
 
@@ -527,7 +536,7 @@ class Network:
     # ------------------------------------------------------------------ checks
     def _check_X(self, X: Any, argument: str = "X") -> np.ndarray:
         x = check_features(X, self.input_shape, argument=argument, layer=self.layers[0].name)
-        return np.asarray(x, dtype=self.dtype)
+        return cast_checked(x, self.dtype, argument)
 
     def _check_Xy(
         self, X: Any, y: Any, sample_weight: Any = None, *, x_name: str = "X", y_name: str = "y"
@@ -591,6 +600,16 @@ class Network:
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Network([{inner}], loss={self.loss_fn.name!r}, dtype={self.dtype})"
+
+
+def _unbuild(layers: Sequence[Layer]) -> None:
+    for layer in layers:
+        layer.params.clear()
+        layer.grads.clear()
+        layer._penalized.clear()
+        layer._release_workspaces()
+        layer.built = False
+        layer.input_shape = layer.output_shape = None
 
 
 def _check_layers(layers: Any) -> list[Layer]:

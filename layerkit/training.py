@@ -30,6 +30,7 @@ from ._validation import (
     check_features,
     check_n_samples,
     check_positive_int,
+    check_range_for,
     check_real,
 )
 from .callbacks import Callback, EarlyStopping, History, ValidationWindow
@@ -521,7 +522,7 @@ def evaluate_data(net: Network, data: _Data) -> tuple[float, float | None]:
             idx = data.index[start:stop]
             xb, tb = data.X[idx], data.T[idx]
             wb = None if data.W is None else data.W[idx]
-        xb = np.asarray(xb, dtype=net.dtype)
+        xb = np.asarray(xb, dtype=net.dtype)  # range checked in _prepare
         out = net._forward(xb, False)
         total += net._data_cost(out, tb, wb) * (stop - start)
         if data.labels is not None:
@@ -533,6 +534,7 @@ def evaluate_data(net: Network, data: _Data) -> tuple[float, float | None]:
 
 def _prepare(net, X, y, sample_weight, class_weight, x_name, y_name) -> _Data:
     x = check_features(X, net.input_shape, argument=x_name, layer=net.layers[0].name)
+    check_range_for(x, net.dtype, x_name)  # batches are cast later, one at a time
     target = net.loss_fn.prepare_targets(y, net.output_shape[0], net.dtype, argument=y_name)
     check_n_samples(x, target, x_name, y_name)
     weight = None

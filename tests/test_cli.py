@@ -100,7 +100,7 @@ def test_train_with_mse_and_early_stopping_on_a_synthetic_set(tmp_path, capsys):
     [
         (["train", "--epochs", "-1", "--verbose", "0"], "epochs"),
         (["train", "--learning-rate", "-0.5", "--verbose", "0"], "learning_rate"),
-        (["train", "--dropout", "1.5", "--verbose", "0"], "rate"),
+        (["train", "--dropout", "1.5", "--verbose", "0"], "--dropout"),
         (["train", "--activation", "nope", "--verbose", "0"], "unknown activation"),
         (["evaluate", "/nonexistent/model.npz"], "no model file"),
     ],

@@ -75,6 +75,8 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     array([[0, 1, 2],
            [3, 4, 5]], dtype=uint8)
     """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or os.PathLike; received {path!r}")
     path = Path(path)
     with open(path, "rb") as raw:
         compressed = raw.read(2) == _GZIP_MAGIC
