@@ -50,6 +50,9 @@ class ModelSpec:
     seed : int
     dropout : float
         Fraction of units dropped after every hidden layer while training (0: none).
+    lr_decay : float
+        Time-based decay per epoch, ``eta_e = eta_0 / (1 + lr_decay * e)`` (0: constant).
+        layerkit and PyTorch apply it; the NumPy, scikit-learn and Keras peers ignore it.
     """
 
     sizes: list[int]
@@ -59,6 +62,7 @@ class ModelSpec:
     batch_size: int = 128
     seed: int = 0
     dropout: float = 0.0
+    lr_decay: float = 0.0
 
     @property
     def n_classes(self) -> int:

@@ -315,6 +315,7 @@ def _quality_section(results: dict[str, Any]) -> list[str]:
         f"{'-'.join(str(s) for s in p.get('sizes', []))} ReLU/softmax, {p.get('optimizer')} "
         f"lr {p.get('learning_rate')}"
         + (f" momentum {p.get('momentum')}" if p.get("momentum") else "")
+        + (f", time decay {p.get('lr_decay')}/epoch" if p.get("lr_decay") else "")
         + (f", dropout {p.get('dropout')} after each hidden layer" if p.get("dropout") else "")
         + f", batch {p.get('batch_size')}, "
         + ("standardised inputs" if p.get("standardise", True) else "inputs in [0, 1]")

@@ -104,14 +104,15 @@ FULL: dict[str, dict[str, Any]] = {
         "repeats": 2,
     },
     "quality": {
-        # A reasonable default recipe; layerkit's documented recipe may replace it
-        # (python -m benchmarks.run --set quality.optimizer=...). Tried with PyTorch:
-        # 784-256-128-10 without dropout levels off at 89.5%; this one at 89.7-89.9%.
-        "sizes": [784, 512, 256, 10],
-        "optimizer": "adam",
-        "learning_rate": 0.001,
-        "momentum": 0.0,
-        "dropout": 0.2,
+        # layerkit's documented recipe (README): two ReLU layers of 512 with dropout 0.3,
+        # SGD with momentum 0.9 from 0.05 with time-based decay 0.15 per epoch, batch 128,
+        # standardised inputs. Adam at 1e-3 without decay levels off near 89.5-89.9%.
+        "sizes": [784, 512, 512, 10],
+        "optimizer": "sgd",
+        "learning_rate": 0.05,
+        "momentum": 0.9,
+        "lr_decay": 0.15,
+        "dropout": 0.3,
         "batch_size": 128,
         "standardise": True,
         "budget_s": 120.0,

@@ -107,6 +107,7 @@ def _spec(params: dict[str, Any], seed: int, sizes: list[int] | None = None) -> 
         batch_size=int(params.get("batch_size", 128)),
         seed=seed,
         dropout=float(params.get("dropout", 0.0)),
+        lr_decay=float(params.get("lr_decay", 0.0)),
     )
 
 

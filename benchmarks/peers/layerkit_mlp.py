@@ -68,6 +68,7 @@ class LayerkitPeer(Peer):
             epochs=epochs,
             batch_size=spec.batch_size,
             optimizer=self._optimizer(spec),
+            schedule=self.lk.TimeDecay(spec.lr_decay) if spec.lr_decay else None,
             shuffle=True,
             verbose=0,
             callbacks=[Timer()],

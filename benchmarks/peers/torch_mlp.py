@@ -74,6 +74,8 @@ class TorchPeer(Peer):
         total = 0.0
         for epoch in range(1, epochs + 1):
             t = time.perf_counter()
+            for group in opt.param_groups:  # eta_0 / (1 + decay * e), as layerkit's TimeDecay
+                group["lr"] = spec.learning_rate / (1.0 + spec.lr_decay * (epoch - 1))
             perm = torch.from_numpy(order_rng.permutation(n))
             for start in range(0, n, bs):
                 idx = perm[start : start + bs]
