@@ -22,6 +22,8 @@ from ._report import FASHION_NOTE, Report, fmt_pct
 __all__ = ["EXPERIMENT"]
 
 RATE = 0.5  # fraction dropped: keep probability p = 0.5
+# 0.05 with momentum 0.9 (an effective step of 0.5) made the dropout network under-fit
+LEARNING_RATE = 0.01
 
 
 def _figure(runs: dict[str, Any]) -> Figure:
@@ -64,7 +66,7 @@ def _run(out: Path, quick: bool, seed: int) -> Path:
             y_val,
             epochs=epochs,
             batch_size=32,
-            optimizer=SGD(0.05, momentum=0.9),
+            optimizer=SGD(LEARNING_RATE, momentum=0.9),
             verbose=0,
         )
         test = float(net.evaluate(X_te, y_te).accuracy)
@@ -118,7 +120,7 @@ def _run(out: Path, quick: bool, seed: int) -> Path:
     )
     rep.add_setup(
         "Training",
-        f"SGD, learning rate 0.05, momentum 0.9, batches of 32, "
+        f"SGD, learning rate {LEARNING_RATE}, momentum 0.9, batches of 32, "
         f"{epochs} epochs, no L2 penalty, no early stopping",
     )
     rep.add_setup("Seed", seed)
