@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from .preprocessing import one_hot
+
 __all__ = ["main"]
 
 _DATASETS = ("digits", "fashion-mnist", "mnist", "kmnist", "moons", "four-groups", "spirals")
@@ -179,7 +181,7 @@ def _train(args: argparse.Namespace) -> int:
         layers.append(lk.Dense(1, "sigmoid"))
     elif args.loss in ("mse", "sum_of_squares", "sse"):
         layers.append(lk.Dense(n_out, "sigmoid"))
-        y, y_test = _one_hot(y, n_out), _one_hot(y_test, n_out)
+        y, y_test = one_hot(y, n_out), one_hot(y_test, n_out)
     else:
         layers.append(lk.Dense(n_out, "softmax"))
     net = lk.Network(layers, loss=args.loss, penalty=args.penalty, seed=args.seed, dtype=args.dtype)
@@ -240,7 +242,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     net = lk.load(args.model)
     _, _, X_test, y_test, names = _load(args.dataset, args.data_path)
     if net.loss_fn.name in ("mse", "sum_of_squares"):
-        y_test = _one_hot(y_test, net.output_shape[0])
+        y_test = one_hot(y_test, net.output_shape[0])
     cost, accuracy = net.evaluate(X_test, y_test)
     print(
         f"test cost {cost:.4f}"
@@ -280,12 +282,6 @@ def _parse_layers(text: str) -> list[int]:
             f"--layers {text!r}"
         )
     return [int(part) for part in parts]
-
-
-def _one_hot(y: np.ndarray, k: int) -> np.ndarray:
-    out = np.zeros((len(y), k), dtype=np.float32)
-    out[np.arange(len(y)), np.asarray(y, dtype=np.intp)] = 1
-    return out
 
 
 def _print_confusion(y_true: np.ndarray, y_pred: np.ndarray, names: list[str]) -> None:
