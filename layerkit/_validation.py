@@ -113,6 +113,7 @@ def check_targets_regression(
             + f"; received shape {array.shape}"
         )
     check_finite(array, argument)
+    check_range_for(array, dtype, argument)
     return np.asarray(array, dtype=dtype)
 
 

@@ -34,6 +34,8 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import special
 
+from ._rows import RowReducer
+
 __all__ = [
     "ELU",
     "ActivationFunction",
@@ -283,11 +285,19 @@ class Softmax(ActivationFunction):
 
     name = "softmax"
 
+    def __init__(self) -> None:
+        self._rows = RowReducer()
+
     def __call__(self, z, out=None):
-        # ufunc.reduce directly: these rows are short, so per-call overhead dominates
-        out = np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=out)
+        if np.ndim(z) != 2:
+            out = np.subtract(z, np.max(z, axis=-1, keepdims=True), out=out)
+            np.exp(out, out=out)
+            out /= np.sum(out, axis=-1, keepdims=True)
+            return out
+        # output rows are short: see layerkit._rows for why not np.max / np.sum
+        out = np.subtract(z, self._rows.max(z)[:, None], out=out)
         np.exp(out, out=out)
-        out /= np.add.reduce(out, axis=-1, keepdims=True)
+        out /= self._rows.sum(out)[:, None]
         return out
 
     def backward(self, z, a, grad, out=None):

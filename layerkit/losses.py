@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ._rows import RowReducer
 from ._validation import check_targets_classification, check_targets_regression
 
 __all__ = [
@@ -242,17 +243,20 @@ class CategoricalCrossentropy(Loss):
         return -np.sum(target * np.log(_clip_probability(output)), axis=1)
 
     def per_sample_from_logits(self, logits, target, output=None):
-        # logsumexp(z) = max z - log(max a): the largest softmax output is at least 1/k,
-        # so its log is exact, and no second exp pass over the logits is needed.
-        zmax = np.maximum.reduce(logits, axis=1)
+        rows = self.__dict__.setdefault("_rows", RowReducer())
+        j = rows.argmax(logits)
+        zmax = rows.at(logits, j, "zmax")
         if output is None:
             t = self._buffer("t", logits)
             np.subtract(logits, zmax[:, None], out=t)
             np.exp(t, out=t)
-            lse = np.log(np.add.reduce(t, axis=1))
+            lse = np.log(rows.sum(t))
             lse += zmax
         else:
-            lse = np.log(np.maximum.reduce(output, axis=1))
+            # logsumexp(z) = z_j - log a_j for any j; at the largest output a_j >= 1/k, so
+            # its log is exact, and no second exp pass over the logits is needed.
+            lse = rows.at(output, j, "amax")
+            np.log(lse, out=lse)
             np.subtract(zmax, lse, out=lse)
         lse -= np.einsum("ij,ij->i", target, logits)
         return lse

@@ -112,6 +112,7 @@ class Network:
         self._last_output: np.ndarray | None = None
         self._penalty_override: float | None = None
         self._penalty_enabled = True
+        self._fusing = False  # train() installed fused updates (Layer._fused_updates)
         self._build()
         try:
             self._check_output_for_loss()
@@ -329,6 +330,9 @@ class Network:
     ) -> float:
         output = self._last_output = self._forward(x, training)
         cost = self._data_cost(output, target, weight)
+        if self._fusing:
+            # the penalty of the weights that backward is about to update (fused updates)
+            cost += self._penalty_sum(fused=True)
         last = self.layers[-1]
         if self._fused:
             delta = self.loss_fn.fused_delta(
@@ -515,16 +519,27 @@ class Network:
 
     def penalty_value(self) -> float:
         """``sum_l (lambda_l / 2) ||W_l||^2`` over penalised weights (biases excluded)."""
+        return self._penalty_sum()
+
+    def _penalty_sum(self, fused: bool | None = None) -> float:
+        """The penalty over all weights, or over those with (``fused=True``) or without
+        (``False``) an update fused into their gradient product."""
         total = 0.0
         for layer, key, lam in self._penalty_terms():
-            w = layer.params[key].ravel()
-            total += 0.5 * lam * float(np.dot(w, w))
+            if fused is None or (key in layer._fused_updates) == fused:
+                w = layer.params[key].ravel()
+                total += 0.5 * lam * float(np.dot(w, w))
         return total
 
     def _add_penalty_gradient(self) -> float:
-        """Add ``lambda W`` to each penalised gradient; return the penalty value."""
+        """Add ``lambda W`` to each penalised gradient; return the penalty value.
+
+        Weights with a fused update are left out: their update included ``lambda W``.
+        """
         total = 0.0
         for layer, key, lam in self._penalty_terms():
+            if key in layer._fused_updates:
+                continue
             w = layer.params[key]
             scratch = layer._workspace(f"penalty_{key}", w.shape)
             np.multiply(w, lam, out=scratch)

@@ -17,16 +17,26 @@ Adam       ``m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;``
 =========  ===============================================================================
 
 Subclass :class:`Optimizer` and implement :meth:`update` (one array) to write your own.
+
+**Fused updates.** A weight gradient is a product, ``dJ/dW = x^T delta (+ lambda W)``. SGD
+and momentum are affine in the gradient, so inside ``train()`` they apply their update
+straight from the product's factors with one BLAS ``gemm``
+(``W <- (1 - eta lambda) W - eta x^T delta``; with momentum, ``v <- mu v - eta x^T delta``
+and then ``W <- W + v``) instead of writing the gradient and making more passes over ``W``
+(:meth:`Optimizer.fused_update`, :mod:`layerkit._blas`). The result is the same update to
+rounding; ``layer.grads["W"]`` of a ``Dense`` layer is then not written during ``train()``
+(``Network.backprop`` always writes it).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
+from . import _blas
 from ._validation import LayerkitValueError, check_real
 
 __all__ = ["SGD", "Adam", "Optimizer", "RMSProp", "available_optimizers", "get_optimizer"]
@@ -59,16 +69,49 @@ class Optimizer:
         self.iterations = 0
         self.slots: list[dict[str, np.ndarray]] = []
         self._scratch: list[np.ndarray] = []
+        # positions whose update a fused_update function applies during backward
+        self._fused: frozenset[int] = frozenset()
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
         """Update every ``params[i]`` in place from ``grads[i]``."""
+        self._allocate(params)
+        self.iterations += 1
+        fused = self._fused
+        for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
+            if i not in fused:
+                self.update(param, grad, self.slots[i], self._scratch[i])
+
+    def _allocate(self, params: Sequence[np.ndarray]) -> None:
+        """Slots and scratch arrays, once per parameter list."""
         if len(self.slots) != len(params):
             self.slots = [{name: np.zeros_like(p) for name in self.slot_names} for p in params]
         if len(self._scratch) != len(params):
             self._scratch = [np.empty_like(p) for p in params]
-        self.iterations += 1
-        for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
-            self.update(param, grad, self.slots[i], self._scratch[i])
+
+    def fused_update(
+        self, index: int, param: np.ndarray, penalty: float
+    ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None:
+        """A function that applies this step's update of ``params[index]`` from factors.
+
+        The returned ``apply(a, b, grad)`` is called during the backward pass, where the
+        gradient is ``dJ/dparam = a @ b + penalty * param``; it updates ``param`` in place
+        (``grad`` is the parameter's gradient array, free to use). The training loop then
+        leaves ``params[index]`` out of :meth:`step`. The default, ``None``, means this
+        optimiser needs the gradient itself (Adam, RMSProp, Nesterov momentum).
+        """
+        return None
+
+    def _unfused_update(
+        self, index: int, param: np.ndarray, penalty: float, a: np.ndarray, b: np.ndarray,
+        grad: np.ndarray,
+    ) -> None:  # fmt: skip
+        """What ``step`` would do: the gradient, its penalty term, :meth:`update`."""
+        np.matmul(a, b, out=grad)
+        scratch = self._scratch[index]
+        if penalty:
+            np.multiply(param, penalty, out=scratch)
+            grad += scratch
+        self.update(param, grad, self.slots[index], scratch)
 
     def update(
         self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray], scratch: np.ndarray
@@ -132,6 +175,28 @@ class SGD(Optimizer):
             param += scratch
         else:
             param += v
+
+    def fused_update(self, index, param, penalty):
+        if self.nesterov or not _blas.available:
+            return None
+
+        def apply(a: np.ndarray, b: np.ndarray, grad: np.ndarray) -> None:
+            eta = self.learning_rate
+            if not self.momentum:
+                # W <- (1 - eta lambda) W - eta a b
+                if not _blas.gemm(-eta, a, b, 1.0 - eta * penalty, param):
+                    self._unfused_update(index, param, penalty, a, b, grad)
+                return
+            v = self.slots[index]["velocity"]
+            # v <- mu v - eta (a b + lambda W);  W <- W + v
+            if not _blas.gemm(-eta, a, b, self.momentum, v):
+                self._unfused_update(index, param, penalty, a, b, grad)
+                return
+            if penalty:
+                _blas.axpy(-eta * penalty, param, v)
+            _blas.axpy(1.0, v, param)
+
+        return apply
 
     def get_config(self):
         return {

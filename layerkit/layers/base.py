@@ -72,6 +72,9 @@ class Layer:
         self.rng = np.random.default_rng(0)
         self._penalized: set[str] = set()
         self._workspaces: dict[str, np.ndarray] = {}
+        # key -> apply(a, b, grad): an optimiser's update fused into the gradient product,
+        # installed by train() for the keys in _product_params (see _param_gradient)
+        self._fused_updates: dict[str, Any] = {}
 
     @classmethod
     def _default_name(cls) -> str:
@@ -172,6 +175,24 @@ class Layer:
             buf = np.empty(shape, dtype=dtype)
             self._workspaces[key] = buf
         return buf[: shape[0]]
+
+    #: parameters whose gradient the layer computes with :meth:`_param_gradient`
+    _product_params: ClassVar[tuple[str, ...]] = ()
+
+    def _param_gradient(self, key: str, a: np.ndarray, b: np.ndarray) -> None:
+        """``grads[key] = a @ b``, or the optimiser's update applied straight from it.
+
+        During ``train()`` an optimiser whose update is affine in the gradient (SGD,
+        momentum) fuses it into this product (one BLAS gemm, see
+        :meth:`Optimizer.fused_update`): the parameter changes here and ``grads[key]`` is
+        not written. A layer that uses this lists ``key`` in ``_product_params`` and calls
+        it only after everything else in its backward pass that reads the parameter.
+        """
+        fused = self._fused_updates.get(key)
+        if fused is None:
+            np.matmul(a, b, out=self.grads[key])
+        else:
+            fused(a, b, self.grads[key])
 
     def _set_dtype(self, dtype: Any) -> None:
         """Convert parameters and gradients to ``dtype`` and drop the workspaces."""

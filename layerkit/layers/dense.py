@@ -55,6 +55,8 @@ class Dense(Layer):
     name : str, optional
     """
 
+    _product_params = ("W",)
+
     def __init__(
         self,
         units: int,
@@ -139,7 +141,10 @@ class Dense(Layer):
 
     def _backward_preactivation(self, delta: np.ndarray) -> np.ndarray | None:
         """Backward from ``delta = dJ/dz`` (the network calls it with the fused output error)."""
-        np.matmul(self._x.T, delta, out=self.grads["W"])
+        dx = None
+        if self.needs_input_grad:
+            # before dJ/dW: inside train() that product may update W in place
+            dx = np.matmul(delta, self.params["W"].T, out=self._workspace("dx", self._x.shape))
         if self.use_bias:
             # sum over the samples as a matrix-vector product: BLAS beats np.sum here
             m = delta.shape[0]
@@ -147,9 +152,8 @@ class Dense(Layer):
             if ones is None or ones.shape[0] < m or ones.dtype != delta.dtype:
                 ones = self._workspaces["ones"] = np.ones(m, dtype=delta.dtype)
             np.matmul(ones[:m], delta, out=self.grads["b"])
-        if not self.needs_input_grad:
-            return None
-        return np.matmul(delta, self.params["W"].T, out=self._workspace("dx", self._x.shape))
+        self._param_gradient("W", self._x.T, delta)
+        return dx
 
     def _kink_signature(self) -> np.ndarray | None:
         return _kink_signature(self.activation, self._z)
