@@ -45,7 +45,10 @@ class _Library:
     def __init__(self, lib: ctypes.CDLL, prefix: str, suffix: str, integer: type) -> None:
         self.gemm: dict[np.dtype, Callable] = {}
         self.axpy: dict[np.dtype, Callable] = {}
-        for dtype, letter, real in ((np.float32, "s", ctypes.c_float), (np.float64, "d", ctypes.c_double)):
+        for dtype, letter, real in (
+            (np.float32, "s", ctypes.c_float),
+            (np.float64, "d", ctypes.c_double),
+        ):
             g = getattr(lib, f"{prefix}{letter}gemm{suffix}")
             g.restype = None
             g.argtypes = [integer, integer, integer, integer, integer, integer, real,
