@@ -28,7 +28,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["available", "axpy", "gemm"]
+__all__ = ["MIN_ELEMENTS", "available", "axpy", "gemm"]
+
+#: below this many output elements a ctypes call (a few microseconds) costs more than the
+#: NumPy pass it saves: callers keep to NumPy for small arrays
+MIN_ELEMENTS = 1 << 14
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 

@@ -2,8 +2,8 @@
 
 A network's output has few columns (10 classes). NumPy reduces a ``(m, 10)`` array along
 its rows through a loop of ``m`` calls on 10 elements: ``np.max(z, axis=1)`` takes about
-three times as long as ``np.argmax(z, axis=1)`` followed by a gather of those elements,
-and ``z @ ones`` (one BLAS ``gemv``) beats ``z.sum(axis=1)``. The softmax and the
+three times as long as ``z.argmax(axis=1)`` followed by a gather of those elements, and
+``z @ ones`` (one BLAS ``gemv``) beats ``z.sum(axis=1)``. The softmax and the
 cross-entropy cost run these once per training step.
 """
 
@@ -15,34 +15,54 @@ __all__ = ["RowReducer"]
 
 
 class RowReducer:
-    """Row maxima and sums of 2-D arrays, with buffers kept between calls."""
+    """Row maxima and sums of C-contiguous ``(m, k)`` arrays, into buffers kept between calls.
+
+    Results are views of the reducer's buffers: valid until its next call with the same
+    ``key``.
+    """
 
     def __init__(self) -> None:
-        self._buffers: dict[str, np.ndarray] = {}
-        self._row_length = 0
+        self._shape: tuple | None = None  # (m, k, dtype) of the current views
+        self._layout: tuple | None = None  # (k, dtype) of the buffers
+        self._capacity = 0
 
-    def _buffer(self, key: str, m: int, dtype: np.dtype, fill: str = "") -> np.ndarray:
-        buf = self._buffers.get(key)
-        if buf is None or buf.shape[0] < m or buf.dtype != dtype:
-            buf = np.ones(m, dtype=dtype) if fill == "ones" else np.empty(m, dtype=dtype)
-            self._buffers[key] = buf
-        return buf[:m]
+    def _views(self, x: np.ndarray) -> None:
+        m, k = x.shape
+        if self._shape == (m, k, x.dtype):
+            return
+        if self._layout != (k, x.dtype) or self._capacity < m:
+            # grown for a larger batch only: the last, smaller batch of an epoch reuses them
+            capacity = m if self._layout != (k, x.dtype) else max(m, self._capacity)
+            self._layout, self._capacity, self._dtype = (k, x.dtype), capacity, x.dtype
+            self._index_buf = np.empty(capacity, dtype=np.intp)
+            self._flat_buf = np.empty(capacity, dtype=np.intp)
+            self._starts_buf = np.arange(capacity, dtype=np.intp) * k
+            self._ones = np.ones(k, dtype=x.dtype)
+            self._value_bufs: dict[str, np.ndarray] = {}
+        self._index = self._index_buf[:m]
+        self._flat = self._flat_buf[:m]
+        self._starts = self._starts_buf[:m]
+        self._m = m
+        self._shape = (m, k, x.dtype)
+
+    def _values(self, key: str) -> np.ndarray:
+        buf = self._value_bufs.get(key)
+        if buf is None:
+            buf = self._value_bufs[key] = np.empty(self._capacity, dtype=self._dtype)
+        return buf[: self._m]
 
     def argmax(self, x: np.ndarray) -> np.ndarray:
         """Index of each row's maximum (the first, on ties; of a NaN, if any)."""
-        return np.argmax(x, axis=1, out=self._buffer("argmax", x.shape[0], np.dtype(np.intp)))
+        self._views(x)
+        return x.argmax(axis=1, out=self._index)
 
-    def at(self, x: np.ndarray, index: np.ndarray, key: str = "at") -> np.ndarray:
-        """``x[i, index[i]]`` for every row ``i``, as a new view of one reused buffer."""
-        m, k = x.shape
+    def at(self, x: np.ndarray, index: np.ndarray, key: str) -> np.ndarray:
+        """``x[i, index[i]]`` for every row ``i``."""
+        self._views(x)
         if not x.flags.c_contiguous:
-            return x[np.arange(m), index]
-        starts = self._buffers.get("starts")
-        if starts is None or starts.shape[0] < m or self._row_length != k:
-            starts = self._buffers["starts"] = np.arange(m, dtype=np.intp) * k
-            self._row_length = k
-        flat = np.add(starts[:m], index, out=self._buffer("flat", m, np.dtype(np.intp)))
-        return x.reshape(-1).take(flat, out=self._buffer(key, m, x.dtype), mode="clip")
+            return x[np.arange(x.shape[0]), index]
+        flat = np.add(self._starts, index, out=self._flat)
+        return x.reshape(-1).take(flat, out=self._values(key), mode="clip")
 
     def max(self, x: np.ndarray) -> np.ndarray:
         """Each row's maximum (NaN where the row has one)."""
@@ -50,6 +70,5 @@ class RowReducer:
 
     def sum(self, x: np.ndarray) -> np.ndarray:
         """Each row's sum, as ``x @ ones``."""
-        m, k = x.shape
-        ones = self._buffer("ones", k, x.dtype, "ones")
-        return np.matmul(x, ones, out=self._buffer("sum", m, x.dtype))
+        self._views(x)
+        return np.matmul(x, self._ones, out=self._values("sum"))

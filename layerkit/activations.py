@@ -66,10 +66,17 @@ class ActivationFunction:
     kinks : tuple of float
         Inputs at which ``f`` is not differentiable (``gradcheck`` reports finite differences
         that straddle them as kinks rather than failures).
+    in_place : bool
+        Whether layers may let ``f`` write its output over its input (``a`` and ``z`` one
+        buffer): true when ``backward`` reads only ``a`` and ``a > k`` tells which side of
+        each kink ``k`` the input was on (ReLU). Default false.
     """
 
     name: ClassVar[str] = "activation"
     kinks: ClassVar[tuple[float, ...]] = ()
+    #: whether ``f`` may overwrite its input (``out=z``): its ``backward`` reads only ``a``,
+    #: and ``a > k`` tells which side of each kink ``k`` the input was on
+    in_place: ClassVar[bool] = False
 
     def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
@@ -182,6 +189,7 @@ class ReLU(ActivationFunction):
 
     name = "relu"
     kinks = (0.0,)
+    in_place = True  # a > 0 exactly where z > 0
 
     def __call__(self, z, out=None):
         return np.maximum(z, 0.0, out=out)

@@ -15,6 +15,7 @@ It knows nothing about optimisers: training lives in :mod:`layerkit.training`.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -26,6 +27,7 @@ from ._validation import (
     LayerkitValueError,
     cast_checked,
     check_features,
+    check_finite,
     check_n_samples,
     check_positive_int,
     check_real,
@@ -272,11 +274,21 @@ class Network:
         width = max(int(np.prod(layer.output_shape)) for layer in self.layers[1:])
         chunk = batch_size or max(256, _PREDICT_ELEMENTS // width)
         out = np.empty((n, *self.output_shape), dtype=self.dtype)
-        for start in range(0, n, chunk):
-            # Checked chunk by chunk: a memmap larger than memory is never loaded whole.
-            xb = check_features(X[start : start + chunk], self.input_shape, argument="X")
-            xb = cast_checked(xb, self.dtype, "X")
-            out[start : start + len(xb)] = self._forward(xb, training=False)
+        first = self.layers[1]
+        watch = isinstance(first, Dense)
+        try:
+            first._watch_input = watch
+            for start in range(0, n, chunk):
+                # Chunk by chunk: a memmap larger than memory is never loaded whole.
+                xb = cast_checked(X[start : start + chunk], self.dtype, "X")
+                # a NaN or inf in xb is reported below, not as NumPy's warning
+                with np.errstate(invalid="ignore"):
+                    out[start : start + len(xb)] = self._forward(xb, training=False)
+                if watch and math.isfinite(first._z0_total):
+                    continue  # every value of xb was finite (see Dense.forward)
+                check_finite(xb, "X")
+        finally:
+            first._watch_input = False
         return out
 
     def predict_classes(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:

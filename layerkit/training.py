@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from . import _blas
 from ._validation import (
     LayerkitTypeError,
     LayerkitValueError,
@@ -43,9 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["DivergenceError", "DivergenceWarning", "Evaluation", "train"]
 
 _EVAL_ELEMENTS = 1 << 22
-# Smallest weight matrix whose update is fused into its gradient product: below this the
-# ctypes call costs more than the NumPy passes it saves (measured: benchmarks, tiny network).
-_FUSE_MIN_SIZE = 1 << 14
 
 
 class DivergenceError(FloatingPointError):
@@ -370,7 +368,7 @@ class _Loop:
         opt._allocate(self.params)
         fused = set()
         for i, ((layer, key), param) in enumerate(zip(self.keys, self.params, strict=True)):
-            if key not in layer._product_params or param.size < _FUSE_MIN_SIZE:
+            if key not in layer._product_params or param.size < _blas.MIN_ELEMENTS:
                 continue
             apply = opt.fused_update(i, param, penalties.get((id(layer), key), 0.0))
             if apply is not None:

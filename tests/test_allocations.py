@@ -72,7 +72,9 @@ def test_training_step_allocations_do_not_grow_with_batch_or_width(activation, o
     large = _step_peak(1024, 1024, activation, OPTIMIZERS[optimizer], dropout=0.2)
     # (1024, 1024) float32 buffers are 4 MiB: one data-sized temporary would show here.
     assert large < CONSTANT_BYTES, f"a training step allocated {large} bytes at its peak"
-    assert large <= small + 16 * 1024, (
+    # NumPy's iteration buffer grows with a small batch up to its constant size (broadcast
+    # ops such as the softmax's row subtraction use it), so compare above that size.
+    assert large <= max(small, np.getbufsize() * 4) + 16 * 1024, (
         f"step allocations grew with the batch and width: {small} -> {large} bytes"
     )
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _blas
 from .._validation import LayerkitValueError, check_positive_int, check_real
 from ..activations import ActivationFunction, Identity, get_activation
 from ..initializers import default_kernel_initializer, get_initializer
@@ -86,6 +87,8 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self._identity = isinstance(self.activation, Identity)
         self._views: tuple | None = None
+        self._watch_input = False
+        self._z0_total = 0.0
         self._x: np.ndarray | None = None
         self._z: np.ndarray | None = None
         self._a: np.ndarray | None = None
@@ -111,31 +114,38 @@ class Dense(Layer):
         return (self.units,)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        z, a, _ = self._buffers(x.shape[0])
-        np.matmul(x, self.params["W"], out=z)
-        if self.use_bias:
+        z, a = self._buffers(x.shape[0])
+        W = self.params["W"]
+        if not self.use_bias:
+            np.matmul(x, W, out=z)
+        elif z.size < _blas.MIN_ELEMENTS or not _fill_rows(z, self.params["b"], x, W):
+            np.matmul(x, W, out=z)
             z += self.params["b"]
+        if self._watch_input:
+            # A NaN or infinity in a row of x makes every z of that row NaN or infinite
+            # (W is finite), so one column of z tells whether x was finite (Network.predict).
+            self._z0_total = float(np.add.reduce(z[:, 0]))
         if not self._identity:
-            self.activation(z, out=a)
+            self.activation(z, out=a)  # a is z itself for an in-place activation (ReLU)
         self._x, self._z, self._a = x, z, a
         return a
 
-    def _buffers(self, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``z``, ``a`` and ``delta`` workspaces for a batch of ``m``, cached per size."""
+    def _buffers(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """``z`` and ``a`` workspaces for a batch of ``m``, cached per size."""
         cached = self._views
         if cached is not None and cached[0] == m and cached[1].dtype == self.dtype:
             return cached[1:]
         z = self._workspace("z", (m, self.units))
-        a = z if self._identity else self._workspace("a", (m, self.units))
-        delta = self._workspace("delta", (m, self.units))
-        self._views = (m, z, a, delta)
-        return z, a, delta
+        shared = self._identity or self.activation.in_place
+        a = z if shared else self._workspace("a", (m, self.units))
+        self._views = (m, z, a)
+        return z, a
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         if self._identity:
             return self._backward_preactivation(grad_out)
         delta = self.activation.backward(
-            self._z, self._a, grad_out, out=self._buffers(grad_out.shape[0])[2]
+            self._z, self._a, grad_out, out=self._workspace("delta", grad_out.shape)
         )
         return self._backward_preactivation(delta)
 
@@ -178,3 +188,9 @@ class Dense(Layer):
 
     def __repr__(self) -> str:
         return f"Dense({self.units}, activation={self.activation.name!r}, name={self.name!r})"
+
+
+def _fill_rows(z: np.ndarray, b: np.ndarray, x: np.ndarray, W: np.ndarray) -> bool:
+    """``z = b + x W`` as one gemm onto rows of ``b``: no second pass over ``z`` for the bias."""
+    np.copyto(z, b)
+    return _blas.gemm(1.0, x, W, 1.0, z)
