@@ -32,7 +32,7 @@ __all__ = ["MIN_ELEMENTS", "available", "axpy", "gemm"]
 
 #: below this many output elements a ctypes call (a few microseconds) costs more than the
 #: NumPy pass it saves: callers keep to NumPy for small arrays
-MIN_ELEMENTS = 1 << 14
+MIN_ELEMENTS = 1 << 12
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 

@@ -303,10 +303,24 @@ class Softmax(ActivationFunction):
             out /= np.sum(out, axis=-1, keepdims=True)
             return out
         # output rows are short: see layerkit._rows for why not np.max / np.sum
-        out = np.subtract(z, self._rows.max(z)[:, None], out=out)
+        zmax = self._rows.max(z)
+        out = np.subtract(z, zmax[:, None], out=out)
         np.exp(out, out=out)
-        out /= self._rows.sum(out)[:, None]
+        total = self._rows.sum(out)
+        out /= total[:, None]
+        self._last = (z, zmax, total)
         return out
+
+    def log_normalizer(self, z: np.ndarray) -> np.ndarray | None:
+        """``logsumexp`` of each row of ``z`` if ``z`` is the array of the last call (which
+        computed its parts, ``max z + log sum exp(z - max z)``), else ``None``."""
+        last = self.__dict__.get("_last")
+        if last is None or last[0] is not z:
+            return None
+        _, zmax, total = last
+        lse = np.log(total, out=self._rows._values("lse"))
+        lse += zmax
+        return lse
 
     def backward(self, z, a, grad, out=None):
         out = np.multiply(grad, a, out=out)

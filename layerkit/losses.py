@@ -72,9 +72,14 @@ class Loss:
         raise NotImplementedError
 
     def per_sample_from_logits(
-        self, logits: np.ndarray, target: np.ndarray, output: np.ndarray | None = None
+        self,
+        logits: np.ndarray,
+        target: np.ndarray,
+        output: np.ndarray | None = None,
+        lse: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Per-sample cost from the output pre-activation (``output = f(logits)`` may help)."""
+        """Per-sample cost from the output pre-activation (``output = f(logits)`` may help;
+        ``lse``, each row's ``logsumexp``, when the softmax has it)."""
         raise NotImplementedError(f"{self.name} has no logit form")
 
     def value(
@@ -84,13 +89,15 @@ class Loss:
         *,
         logits: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
+        lse: np.ndarray | None = None,
     ) -> float:
         """``J = (1/m) sum_i w_i c_i``; from ``logits`` when given (fused outputs)."""
-        costs = (
-            self.per_sample(output, target)
-            if logits is None
-            else self.per_sample_from_logits(logits, target, output)
-        )
+        if logits is None:
+            costs = self.per_sample(output, target)
+        elif lse is None:
+            costs = self.per_sample_from_logits(logits, target, output)
+        else:
+            costs = self.per_sample_from_logits(logits, target, output, lse)
         m = costs.shape[0]
         if sample_weight is None:
             return float(costs.sum(dtype=np.float64)) / m
@@ -242,24 +249,25 @@ class CategoricalCrossentropy(Loss):
     def per_sample(self, output, target):
         return -np.sum(target * np.log(_clip_probability(output)), axis=1)
 
-    def per_sample_from_logits(self, logits, target, output=None):
-        rows = self.__dict__.setdefault("_rows", RowReducer())
-        j = rows.argmax(logits)
-        zmax = rows.at(logits, j, "zmax")
-        if output is None:
-            t = self._buffer("t", logits)
-            np.subtract(logits, zmax[:, None], out=t)
-            np.exp(t, out=t)
-            lse = np.log(rows.sum(t))
-            lse += zmax
-        else:
-            # logsumexp(z) = z_j - log a_j for any j; at the largest output a_j >= 1/k, so
-            # its log is exact, and no second exp pass over the logits is needed.
-            lse = rows.at(output, j, "amax")
-            np.log(lse, out=lse)
-            np.subtract(zmax, lse, out=lse)
-        lse -= np.einsum("ij,ij->i", target, logits)
-        return lse
+    def per_sample_from_logits(self, logits, target, output=None, lse=None):
+        # lse: logsumexp of each row when the softmax has it (Softmax.log_normalizer)
+        if lse is None:
+            rows = self.__dict__.setdefault("_rows", RowReducer())
+            j = rows.argmax(logits)
+            zmax = rows.at(logits, j, "zmax")
+            if output is None:
+                t = self._buffer("t", logits)
+                np.subtract(logits, zmax[:, None], out=t)
+                np.exp(t, out=t)
+                lse = np.log(rows.sum(t))
+                lse += zmax
+            else:
+                # logsumexp(z) = z_j - log a_j for any j; at the largest output a_j >= 1/k,
+                # so its log is exact, and no second exp pass over the logits is needed.
+                lse = rows.at(output, j, "amax")
+                np.log(lse, out=lse)
+                np.subtract(zmax, lse, out=lse)
+        return np.subtract(lse, np.einsum("ij,ij->i", target, logits))
 
     def gradient(self, output, target, *, sample_weight=None, out=None):
         m = output.shape[0]

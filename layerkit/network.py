@@ -366,8 +366,13 @@ class Network:
     def _data_cost(
         self, output: np.ndarray, target: np.ndarray, weight: np.ndarray | None
     ) -> float:
-        logits = self.layers[-1]._z if self._fused else None
-        return self.loss_fn.value(output, target, logits=logits, sample_weight=weight)
+        if not self._fused:
+            return self.loss_fn.value(output, target, sample_weight=weight)
+        last = self.layers[-1]
+        logits = last._z
+        normalizer = getattr(last.activation, "log_normalizer", None)
+        lse = None if normalizer is None else normalizer(logits)
+        return self.loss_fn.value(output, target, logits=logits, sample_weight=weight, lse=lse)
 
     # ------------------------------------------------------------------ training
     def train(

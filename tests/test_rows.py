@@ -23,9 +23,9 @@ def test_row_max_argmax_and_sum_equal_numpy_across_changing_shapes(xs):
     for x in xs:
         np.testing.assert_array_equal(reducer.argmax(x), x.argmax(axis=1))
         np.testing.assert_array_equal(reducer.max(x), x.max(axis=1))
-        np.testing.assert_allclose(
-            reducer.sum(x), x.sum(axis=1, dtype=np.float64), rtol=1e-5, atol=1e-2
-        )
+        # float32 sums: the error bound scales with the sum of magnitudes (cancellation)
+        bound = 1e-6 * x.shape[1] * np.abs(x).sum(axis=1, dtype=np.float64) + 1e-6
+        assert np.all(np.abs(reducer.sum(x) - x.sum(axis=1, dtype=np.float64)) <= bound)
 
 
 def test_nan_rows_give_nan_maxima_and_non_contiguous_rows_work():
