@@ -115,18 +115,13 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         z, a = self._buffers(x.shape[0])
-        W = self.params["W"]
-        if not self.use_bias:
-            np.matmul(x, W, out=z)
-        elif z.size < _blas.MIN_ELEMENTS or not _fill_rows(z, self.params["b"], x, W):
-            np.matmul(x, W, out=z)
-            z += self.params["b"]
+        _affine(x, self.params["W"], self.params.get("b"), out=z)  # z = x W + b
         if self._watch_input:
             # A NaN or infinity in a row of x makes every z of that row NaN or infinite
             # (W is finite), so one column of z tells whether x was finite (Network.predict).
             self._z0_total = float(np.add.reduce(z[:, 0]))
         if not self._identity:
-            self.activation(z, out=a)  # a is z itself for an in-place activation (ReLU)
+            self.activation(z, out=a)  # a = f(z); a is z itself for ReLU (in place)
         self._x, self._z, self._a = x, z, a
         return a
 
@@ -190,7 +185,18 @@ class Dense(Layer):
         return f"Dense({self.units}, activation={self.activation.name!r}, name={self.name!r})"
 
 
-def _fill_rows(z: np.ndarray, b: np.ndarray, x: np.ndarray, W: np.ndarray) -> bool:
-    """``z = b + x W`` as one gemm onto rows of ``b``: no second pass over ``z`` for the bias."""
-    np.copyto(z, b)
-    return _blas.gemm(1.0, x, W, 1.0, z)
+def _affine(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, out: np.ndarray) -> np.ndarray:
+    """``out = x W + b``.
+
+    A large product starts from rows of ``b`` and accumulates ``x W`` onto them in one gemm
+    (``beta = 1``): no second pass over ``out`` for the bias (see ``docs/performance.md``).
+    """
+    if b is None:
+        return np.matmul(x, W, out=out)
+    if out.size >= _blas.MIN_ELEMENTS:
+        np.copyto(out, b)
+        if _blas.gemm(1.0, x, W, 1.0, out):
+            return out
+    np.matmul(x, W, out=out)
+    out += b
+    return out
