@@ -126,25 +126,44 @@ class GrowAndSlash(Schedule):
     max_slashes : int, default 60
         A step still raising the cost after this many slashes (a zero or non-finite
         gradient) is skipped and ``eta`` kept as it was before it.
+    trace_limit : int or None, default 10000
+        How many of the latest steps :attr:`trace` keeps (0: none; ``None``: all, which
+        grows without bound in a long run).
 
     Attributes
     ----------
     eta : float or None
         The current rate (``None`` until training starts from ``learning_rate``).
     trace : list of dict
-        One record per step: ``eta_tried`` (first trial), ``slashes``, ``eta_used`` (the
-        accepted rate, or ``None`` if skipped), ``cost_before``, ``cost_after``.
+        One record per step, the latest ``trace_limit`` of them: ``eta_tried`` (first
+        trial), ``slashes``, ``eta_used`` (the accepted rate, or ``None`` if skipped),
+        ``cost_before``, ``cost_after``.
     """
 
     name = "grow_and_slash"
 
-    def __init__(self, alpha: float = 1.1, beta: float = 2.0, max_slashes: int = 60) -> None:
+    def __init__(
+        self,
+        alpha: float = 1.1,
+        beta: float = 2.0,
+        max_slashes: int = 60,
+        trace_limit: int | None = 10_000,
+    ) -> None:
         self.alpha = check_real(alpha, "alpha", low=1.0, low_inclusive=False)
         self.beta = check_real(beta, "beta", low=1.0, low_inclusive=False)
         self.max_slashes = check_positive_int(max_slashes, "max_slashes")
+        self.trace_limit = check_positive_int(
+            trace_limit, "trace_limit", minimum=0, allow_none=True
+        )
         self.eta: float | None = None
         self.trace: list[dict[str, Any]] = []
-        self.record_trace = True
+
+    def _record(self, record: dict[str, Any]) -> None:
+        if self.trace_limit == 0:
+            return
+        self.trace.append(record)
+        if self.trace_limit is not None and len(self.trace) > self.trace_limit:
+            del self.trace[0]  # bounded memory in long runs
 
     def rate(self, initial: float, epoch: int) -> float:
         if self.eta is None:
@@ -164,33 +183,36 @@ class GrowAndSlash(Schedule):
             cost_after = try_step(eta)
             # `not <=` treats a NaN cost as a rise.
             if cost_after <= cost_before:
-                if self.record_trace:
-                    self.trace.append(
-                        {
-                            "eta_tried": tried,
-                            "slashes": slashes,
-                            "eta_used": eta,
-                            "cost_before": cost_before,
-                            "cost_after": cost_after,
-                        }
-                    )
+                self._record(
+                    {
+                        "eta_tried": tried,
+                        "slashes": slashes,
+                        "eta_used": eta,
+                        "cost_before": cost_before,
+                        "cost_after": cost_after,
+                    }
+                )
                 self.eta = self.alpha * eta
                 return eta
             eta = eta / self.beta
-        if self.record_trace:
-            self.trace.append(
-                {
-                    "eta_tried": tried,
-                    "slashes": self.max_slashes,
-                    "eta_used": None,
-                    "cost_before": cost_before,
-                    "cost_after": math.nan,
-                }
-            )
+        self._record(
+            {
+                "eta_tried": tried,
+                "slashes": self.max_slashes,
+                "eta_used": None,
+                "cost_before": cost_before,
+                "cost_after": math.nan,
+            }
+        )
         return None
 
     def get_config(self):
-        return {"alpha": self.alpha, "beta": self.beta, "max_slashes": self.max_slashes}
+        return {
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "max_slashes": self.max_slashes,
+            "trace_limit": self.trace_limit,
+        }
 
     def get_state(self):
         return {"eta": self.eta, "trace": self.trace}

@@ -368,7 +368,11 @@ class _Loop:
         opt._allocate(self.params)
         fused = set()
         for i, ((layer, key), param) in enumerate(zip(self.keys, self.params, strict=True)):
-            if key not in layer._product_params or param.size < _blas.MIN_ELEMENTS:
+            if (
+                key not in layer._product_params
+                or param.size < _blas.MIN_ELEMENTS
+                or not _backward_is_declaring_class(layer)
+            ):
                 continue
             apply = opt.fused_update(i, param, penalties.get((id(layer), key), 0.0))
             if apply is not None:
@@ -514,6 +518,19 @@ class _Loop:
             # _diverged <- run <- training.train <- Network.train <- the caller's line
             warnings.warn(hist.message, DivergenceWarning, stacklevel=5)
         return hist
+
+
+def _backward_is_declaring_class(layer: Any) -> bool:
+    """Whether ``layer`` runs the backward pass of the class that declared its
+    ``_product_params`` (which calls ``_param_gradient``): a subclass that overrides
+    ``backward`` might write ``grads`` itself, and is then never fused."""
+    cls = type(layer)
+    owner = next(c for c in cls.__mro__ if "_product_params" in c.__dict__)
+    return all(
+        getattr(cls, name) is getattr(owner, name)
+        for name in ("backward", "_backward_preactivation")
+        if hasattr(owner, name)
+    )
 
 
 def _labels(target: np.ndarray) -> np.ndarray:

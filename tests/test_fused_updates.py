@@ -156,3 +156,27 @@ def test_resumed_fused_training_matches_uninterrupted_bit_for_bit(tmp_path):
     resumed.train(X, y, epochs=4, optimizer=lk.SGD(0.05, momentum=0.9), verbose=0, resume=ckpt)
     for a, b in zip(whole.get_weights(), resumed.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_dense_subclass_with_its_own_backward_is_trained_unfused():
+    class LoggingDense(lk.Dense):
+        calls = 0
+
+        def _backward_preactivation(self, delta):
+            # writes grads itself, as a user's subclass might: never call _param_gradient
+            type(self).calls += 1
+            np.matmul(self._x.T, delta, out=self.grads["W"])
+            np.matmul(np.ones(len(delta), delta.dtype), delta, out=self.grads["b"])
+            return None
+
+    X, y = _data()
+    net = lk.Network([lk.Input(64), LoggingDense(256, "relu"), lk.Dense(10, "softmax")], seed=3)
+    ref = lk.Network([lk.Input(64), lk.Dense(256, "relu"), lk.Dense(10, "softmax")], seed=3)
+    before = net.layers[1].params["W"].copy()
+    net.train(X, y, epochs=2, optimizer=lk.SGD(0.05), verbose=0)
+    ref.train(X, y, epochs=2, optimizer=lk.SGD(0.05), verbose=0)
+    assert LoggingDense.calls > 0
+    assert not np.array_equal(net.layers[1].params["W"], before), "W was never updated"
+    np.testing.assert_allclose(
+        net.layers[1].params["W"], ref.layers[1].params["W"], rtol=1e-4, atol=1e-6
+    )

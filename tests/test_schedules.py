@@ -344,3 +344,30 @@ def test_grow_and_slash_search_slashes_until_the_cost_does_not_rise(alpha, beta,
         assert len(tried) == sched.max_slashes + 1
         assert sched.eta == eta
         assert sched.trace[-1]["eta_used"] is None
+
+
+def test_grow_and_slash_trace_keeps_only_the_latest_trace_limit_steps():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3))
+    y = (X[:, 0] > 0).astype(int)
+
+    def run(limit):
+        sched = lk.GrowAndSlash(trace_limit=limit)
+        net = lk.Network([lk.Input(3), lk.Dense(1, "sigmoid")], loss="binary_crossentropy", seed=0)
+        net.train(X, y, epochs=5, batch_size=8, learning_rate=0.5, schedule=sched, verbose=0)
+        return sched, net
+
+    full, net_full = run(None)
+    capped, net_capped = run(7)
+    off, net_off = run(0)
+    assert len(full.trace) == 40
+    assert capped.trace == full.trace[-7:]  # the latest steps, in order
+    assert off.trace == []
+    # the trace only records: training is the same whatever it keeps
+    for a, b, c in zip(
+        net_full.get_weights(), net_capped.get_weights(), net_off.get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+    with pytest.raises(lk.LayerkitValueError, match="trace_limit"):
+        lk.GrowAndSlash(trace_limit=-1)
