@@ -48,8 +48,8 @@ DEFAULT_PEERS: dict[str, list[str]] = {
     "epoch": ALL_PEERS,
     "tiny": ALL_PEERS,
     "inference": ALL_PEERS,
-    "width": ["bound", "numpy", "layerkit", "torch"],
-    "samples": ["bound", "numpy", "layerkit", "torch", "sklearn"],
+    "width": ["bound", "numpy", "fused", "layerkit", "torch"],
+    "samples": ["bound", "numpy", "fused", "layerkit", "torch", "sklearn"],
     "quality": ["numpy", "layerkit", "torch", "sklearn", "keras"],
 }
 QUICK_PEERS = ["bound", "numpy", "layerkit"]

@@ -7,6 +7,7 @@ the orchestrator can tell "not installed" without importing the library itself.
 PEERS: dict[str, str | None] = {
     "bound": None,
     "numpy": None,
+    "fused": None,
     "layerkit": "layerkit",
     "torch": "torch",
     "sklearn": "sklearn",
@@ -16,6 +17,7 @@ PEERS: dict[str, str | None] = {
 MODULES: dict[str, str] = {
     "bound": "bound",
     "numpy": "numpy_mlp",
+    "fused": "numpy_fused",
     "layerkit": "layerkit_mlp",
     "torch": "torch_mlp",
     "sklearn": "sklearn_mlp",
