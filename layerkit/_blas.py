@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["MIN_ELEMENTS", "available", "axpy", "gemm"]
+__all__ = ["MIN_ELEMENTS", "available", "axpby", "axpy", "gemm"]
 
 #: below this many output elements a ctypes call (a few microseconds) costs more than the
 #: NumPy pass it saves: callers keep to NumPy for small arrays
@@ -49,6 +49,9 @@ class _Library:
     def __init__(self, lib: ctypes.CDLL, prefix: str, suffix: str, integer: type) -> None:
         self.gemm: dict[np.dtype, Callable] = {}
         self.axpy: dict[np.dtype, Callable] = {}
+        self.axpby: dict[np.dtype, Callable] = {}
+        # ctypes would silently wrap a larger size into a wrong 32-bit argument
+        self.max_int = 2**31 - 1 if integer is ctypes.c_int32 else 2**63 - 1
         for dtype, letter, real in (
             (np.float32, "s", ctypes.c_float),
             (np.float64, "d", ctypes.c_double),
@@ -61,8 +64,12 @@ class _Library:
             a = getattr(lib, f"{prefix}{letter}axpy{suffix}")
             a.restype = None
             a.argtypes = [integer, real, ctypes.c_void_p, integer, ctypes.c_void_p, integer]
+            ab = getattr(lib, f"{prefix}{letter}axpby{suffix}")
+            ab.restype = None
+            ab.argtypes = [integer, real, ctypes.c_void_p, integer, real, ctypes.c_void_p, integer]
             self.gemm[np.dtype(dtype)] = g
             self.axpy[np.dtype(dtype)] = a
+            self.axpby[np.dtype(dtype)] = ab
 
 
 def _numpy_blas_files() -> list[str]:
@@ -90,7 +97,10 @@ def _open() -> _Library | None:
         except OSError:
             continue
         for prefix, suffix, integer in _SYMBOLS:
-            if hasattr(lib, f"{prefix}sgemm{suffix}") and hasattr(lib, f"{prefix}daxpy{suffix}"):
+            if all(
+                hasattr(lib, f"{prefix}{name}{suffix}")
+                for name in ("sgemm", "dgemm", "saxpy", "daxpy", "saxpby", "daxpby")
+            ):
                 return _Library(lib, prefix, suffix, integer)
     return None
 
@@ -118,37 +128,54 @@ def gemm(alpha: float, a: np.ndarray, b: np.ndarray, beta: float, c: np.ndarray)
     if lib is None:
         return False
     fn = lib.gemm.get(c.dtype)
-    if fn is None or a.dtype != c.dtype or b.dtype != c.dtype or not c.flags.c_contiguous:
+    flags = c.flags
+    if (
+        fn is None
+        or a.dtype != c.dtype
+        or b.dtype != c.dtype
+        or not flags.c_contiguous
+        or not flags.writeable
+    ):
         return False
     m, k = a.shape
     n = b.shape[1]
     if b.shape[0] != k or c.shape != (m, n) or not (m and n and k):
         return False
     la, lb = _layout(a), _layout(b)
-    if la is None or lb is None:
+    if la is None or lb is None or max(m * k, k * n, m * n, la[1], lb[1]) > lib.max_int:
         return False
     fn(_ROW_MAJOR, la[0], lb[0], m, n, k, alpha, a.ctypes.data, la[1], b.ctypes.data, lb[1],
        beta, c.ctypes.data, n)  # fmt: skip
     return True
 
 
+def _vectors(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether ``x`` and ``y`` can go to a level-1 BLAS call as they are."""
+    return (
+        x.dtype == y.dtype
+        and x.shape == y.shape
+        and x.flags.c_contiguous
+        and y.flags.c_contiguous
+        and y.flags.writeable
+        and x.size > 0
+    )
+
+
 def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
     """``y <- alpha x + y`` in place for contiguous arrays of one shape and dtype."""
     lib = _lib
-    if lib is None:
+    if lib is None or y.dtype not in lib.axpy or not _vectors(x, y) or y.size > lib.max_int:
         return False
-    fn = lib.axpy.get(y.dtype)
-    if (
-        fn is None
-        or x.dtype != y.dtype
-        or x.shape != y.shape
-        or not x.flags.c_contiguous
-        or not y.flags.c_contiguous
-        or not y.flags.writeable
-        or x.size == 0
-    ):
+    lib.axpy[y.dtype](y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+    return True
+
+
+def axpby(alpha: float, x: np.ndarray, beta: float, y: np.ndarray) -> bool:
+    """``y <- alpha x + beta y`` in place (one pass) for contiguous arrays of one shape."""
+    lib = _lib
+    if lib is None or y.dtype not in lib.axpby or not _vectors(x, y) or y.size > lib.max_int:
         return False
-    fn(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+    lib.axpby[y.dtype](y.size, alpha, x.ctypes.data, 1, beta, y.ctypes.data, 1)
     return True
 
 
@@ -170,6 +197,9 @@ def _self_test() -> bool:
         y = rng.standard_normal(11).astype(dtype)
         want = 2.0 * x + y
         if not axpy(2.0, x, y) or not np.allclose(y, want, rtol=tol, atol=tol):
+            return False
+        want = -0.5 * x + 0.75 * y
+        if not axpby(-0.5, x, 0.75, y) or not np.allclose(y, want, rtol=tol, atol=tol):
             return False
     return True
 

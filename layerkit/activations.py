@@ -78,6 +78,13 @@ class ActivationFunction:
     #: and ``a > k`` tells which side of each kink ``k`` the input was on
     in_place: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # in_place is a promise about this class's own f and backward: a subclass (a
+        # squared ReLU, say) must make it again, not inherit it
+        if "in_place" not in cls.__dict__:
+            cls.in_place = False
+
     def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
 

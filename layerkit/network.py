@@ -275,7 +275,8 @@ class Network:
         chunk = batch_size or max(256, _PREDICT_ELEMENTS // width)
         out = np.empty((n, *self.output_shape), dtype=self.dtype)
         first = self.layers[1]
-        watch = isinstance(first, Dense)
+        # only Dense's own forward records the column (a subclass may transform x first)
+        watch = type(first).forward is Dense.forward
         try:
             first._watch_input = watch
             for start in range(0, n, chunk):
@@ -371,7 +372,9 @@ class Network:
         last = self.layers[-1]
         logits = last._z
         normalizer = getattr(last.activation, "log_normalizer", None)
-        lse = None if normalizer is None else normalizer(logits)
+        lse = None
+        if normalizer is not None and _accepts_lse(self.loss_fn):
+            lse = normalizer(logits)
         return self.loss_fn.value(output, target, logits=logits, sample_weight=weight, lse=lse)
 
     # ------------------------------------------------------------------ training
@@ -534,6 +537,15 @@ class Network:
                 for key in layer.penalized_params:
                     yield layer, key, lam
 
+    def _penalty_for(self, layer: Layer, key: str) -> float:
+        """The L2 strength in force for ``layer.params[key]`` (0 if not penalised)."""
+        if not self._penalty_enabled or key not in layer._penalized:
+            return 0.0
+        own = getattr(layer, "penalty", None)
+        if own is not None:
+            return own
+        return self.penalty if self._penalty_override is None else self._penalty_override
+
     def penalty_value(self) -> float:
         """``sum_l (lambda_l / 2) ||W_l||^2`` over penalised weights (biases excluded)."""
         return self._penalty_sum()
@@ -632,6 +644,22 @@ class Network:
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Network([{inner}], loss={self.loss_fn.name!r}, dtype={self.dtype})"
+
+
+_LSE_LOSSES: dict[type, bool] = {}
+
+
+def _accepts_lse(loss: Loss) -> bool:
+    """Whether the loss's ``per_sample_from_logits`` takes ``lse`` (a user's loss written
+    to the three-argument form does not)."""
+    cls = type(loss)
+    known = _LSE_LOSSES.get(cls)
+    if known is None:
+        import inspect
+
+        params = inspect.signature(cls.per_sample_from_logits).parameters
+        known = _LSE_LOSSES[cls] = "lse" in params
+    return known
 
 
 def _unbuild(layers: Sequence[Layer]) -> None:

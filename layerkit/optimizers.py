@@ -1,7 +1,10 @@
 """Optimisers: update parameters in place from their gradients.
 
-Only NumPy runs in the step: SciPy's BLAS is a second OpenBLAS whose threads would
-compete with NumPy's for the cores.
+The step runs NumPy and the BLAS NumPy itself loaded (:mod:`layerkit._blas`): on arrays of
+at least ``_blas.MIN_ELEMENTS`` values, ``y <- beta y + alpha x`` is one pass of BLAS
+``axpby`` and ``y <- y + alpha x`` one of ``axpy`` (several threads) instead of two or three
+NumPy passes; elsewhere, or without that BLAS, the same formulas run in NumPy. SciPy's
+BLAS is never used: it is a second OpenBLAS whose threads would compete with NumPy's.
 
 An optimiser sees only lists of arrays (``params[i]`` and its gradient ``grads[i]``), never
 layers; its state ("slots": velocities, moment estimates) is kept per position and
@@ -89,15 +92,17 @@ class Optimizer:
             self._scratch = [np.empty_like(p) for p in params]
 
     def fused_update(
-        self, index: int, param: np.ndarray, penalty: float
+        self, index: int, param: np.ndarray, penalty: Callable[[], float]
     ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None:
         """A function that applies this step's update of ``params[index]`` from factors.
 
         The returned ``apply(a, b, grad)`` is called during the backward pass, where the
-        gradient is ``dJ/dparam = a @ b + penalty * param``; it updates ``param`` in place
-        (``grad`` is the parameter's gradient array, free to use). The training loop then
-        leaves ``params[index]`` out of :meth:`step`. The default, ``None``, means this
-        optimiser needs the gradient itself (Adam, RMSProp, Nesterov momentum).
+        gradient is ``dJ/dparam = a @ b + penalty() * param`` (``penalty()`` is the L2
+        strength in force at that step); it updates ``param`` in place (``grad`` is the
+        parameter's gradient array, free to use). The training loop then leaves
+        ``params[index]`` out of :meth:`step`. The default, ``None``, means this optimiser
+        needs the gradient itself (Adam, RMSProp, Nesterov momentum, and any subclass
+        that overrides :meth:`update`).
         """
         return None
 
@@ -162,39 +167,44 @@ class SGD(Optimizer):
         self.slot_names = ("velocity",) if self.momentum else ()
 
     def update(self, param, grad, slots, scratch):
-        np.multiply(grad, self.learning_rate, out=scratch)  # eta g
+        eta = self.learning_rate
         if not self.momentum:
-            param -= scratch
+            _add_scaled(param, -eta, grad, scratch)  # W <- W - eta g
             return
         v = slots["velocity"]
-        v *= self.momentum
-        v -= scratch
+        _blend(v, self.momentum, grad, -eta, scratch)  # v <- mu v - eta g
         if self.nesterov:
-            param -= scratch
-            np.multiply(v, self.momentum, out=scratch)
-            param += scratch
+            _add_scaled(param, -eta, grad, scratch)  # W <- W - eta g + mu v
+            _add_scaled(param, self.momentum, v, scratch)
         else:
-            param += v
+            _add_scaled(param, 1.0, v, scratch)  # W <- W + v
 
     def fused_update(self, index, param, penalty):
-        if self.nesterov or not _blas.available:
-            return None
+        if self.nesterov or not _blas.available or type(self).update is not SGD.update:
+            return None  # Nesterov needs g itself; a subclass's own update() must run
 
         def apply(a: np.ndarray, b: np.ndarray, grad: np.ndarray) -> None:
-            eta = self.learning_rate
+            eta, lam = self.learning_rate, penalty()
             if not self.momentum:
-                # W <- (1 - eta lambda) W - eta a b
-                if not _blas.gemm(-eta, a, b, 1.0 - eta * penalty, param):
-                    self._unfused_update(index, param, penalty, a, b, grad)
+                # W <- W - eta lambda W - eta a b: the decay first, as an increment (as gemm's
+                # beta, a float32 1 - eta lambda would round eta lambda to a multiple of
+                # 2^-24), then one gemm
+                if lam and not _blas.axpy(-eta * lam, param, param):
+                    self._unfused_update(index, param, lam, a, b, grad)
+                elif not _blas.gemm(-eta, a, b, 1.0, param):
+                    self._unfused_update(index, param, 0.0, a, b, grad)  # decayed already
                 return
             v = self.slots[index]["velocity"]
             # v <- mu v - eta (a b + lambda W);  W <- W + v
             if not _blas.gemm(-eta, a, b, self.momentum, v):
-                self._unfused_update(index, param, penalty, a, b, grad)
+                self._unfused_update(index, param, lam, a, b, grad)
                 return
-            if penalty:
-                _blas.axpy(-eta * penalty, param, v)
-            _blas.axpy(1.0, v, param)
+            scratch = self._scratch[index]
+            if lam and not _blas.axpy(-eta * lam, param, v):
+                np.multiply(param, -eta * lam, out=scratch)
+                v += scratch
+            if not _blas.axpy(1.0, v, param):
+                np.add(param, v, out=param)  # as the unfused step (a read-only W raises)
 
         return apply
 
@@ -229,14 +239,11 @@ class RMSProp(Optimizer):
     def update(self, param, grad, slots, scratch):
         s = slots["mean_square"]
         np.multiply(grad, grad, out=scratch)
-        scratch *= 1.0 - self.rho
-        s *= self.rho
-        s += scratch
+        _blend(s, self.rho, scratch, 1.0 - self.rho, scratch)  # s <- rho s + (1 - rho) g^2
         np.sqrt(s, out=scratch)
         scratch += self.epsilon
         np.divide(grad, scratch, out=scratch)
-        scratch *= self.learning_rate
-        param -= scratch
+        _add_scaled(param, -self.learning_rate, scratch, scratch)  # W <- W - eta g / (..)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon}
@@ -271,20 +278,15 @@ class Adam(Optimizer):
     def update(self, param, grad, slots, scratch):
         m, v = slots["m"], slots["v"]
         t = self.iterations
-        m *= self.beta_1
-        np.multiply(grad, 1.0 - self.beta_1, out=scratch)
-        m += scratch
-        v *= self.beta_2
+        _blend(m, self.beta_1, grad, 1.0 - self.beta_1, scratch)  # m <- b1 m + (1 - b1) g
         np.multiply(grad, grad, out=scratch)
-        scratch *= 1.0 - self.beta_2
-        v += scratch
+        _blend(v, self.beta_2, scratch, 1.0 - self.beta_2, scratch)  # v <- b2 v + (1 - b2) g^2
         # a Python float: a NumPy float64 scalar would force a cast buffer of the array's size
         alpha = self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
         np.sqrt(v, out=scratch)
         scratch += self.epsilon
         np.divide(m, scratch, out=scratch)
-        scratch *= alpha
-        param -= scratch
+        _add_scaled(param, -alpha, scratch, scratch)  # W <- W - alpha m / (sqrt(v) + eps)
 
     def get_config(self):
         return {
@@ -293,6 +295,30 @@ class Adam(Optimizer):
             "beta_2": self.beta_2,
             "epsilon": self.epsilon,
         }
+
+
+def _blend(y: np.ndarray, beta: float, x: np.ndarray, alpha: float, scratch: np.ndarray) -> None:
+    """``y <- beta y + alpha x`` in place (``x`` may be ``scratch``).
+
+    One pass of BLAS ``axpby`` for a large array (on NumPy's own BLAS, several threads),
+    three NumPy passes otherwise.
+    """
+    if y.size >= _blas.MIN_ELEMENTS and _blas.axpby(alpha, x, beta, y):
+        return
+    np.multiply(x, alpha, out=scratch)
+    y *= beta
+    y += scratch
+
+
+def _add_scaled(y: np.ndarray, alpha: float, x: np.ndarray, scratch: np.ndarray) -> None:
+    """``y <- y + alpha x`` in place (``x`` may be ``scratch``): BLAS ``axpy`` when large."""
+    if y.size >= _blas.MIN_ELEMENTS and _blas.axpy(alpha, x, y):
+        return
+    if alpha == 1.0:
+        y += x
+        return
+    np.multiply(x, alpha, out=scratch)
+    y += scratch
 
 
 _OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "rmsprop": RMSProp, "adam": Adam}

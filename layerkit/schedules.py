@@ -163,7 +163,7 @@ class GrowAndSlash(Schedule):
             return
         self.trace.append(record)
         if self.trace_limit is not None and len(self.trace) > self.trace_limit:
-            del self.trace[0]  # bounded memory in long runs
+            del self.trace[: -self.trace_limit]  # bounded memory in long runs
 
     def rate(self, initial: float, epoch: int) -> float:
         if self.eta is None:
@@ -219,7 +219,21 @@ class GrowAndSlash(Schedule):
 
     def set_state(self, state):
         self.eta = state["eta"]
-        self.trace = list(state["trace"])
+        trace = list(state["trace"])
+        limit = self.trace_limit
+        self.trace = trace if limit is None else trace[len(trace) - limit :] if limit else []
+
+    @property
+    def record_trace(self) -> bool:
+        """Whether :attr:`trace` records steps (``False`` is ``trace_limit=0``)."""
+        return self.trace_limit != 0
+
+    @record_trace.setter
+    def record_trace(self, value: bool) -> None:
+        if not value:
+            self.trace_limit = 0
+        elif self.trace_limit == 0:
+            self.trace_limit = 10_000
 
 
 _SCHEDULES = {

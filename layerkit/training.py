@@ -20,6 +20,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -231,6 +232,8 @@ class _Loop:
         ]
         self.checkpoint: Any = None
         self.checkpoint_every = 1
+        self.fused: list[tuple[Any, dict[str, Any]]] = []
+        self.fused_indices: frozenset[int] = frozenset()
 
     # ---------------------------------------------------------------- buffers
     def _allocate(self) -> None:
@@ -347,7 +350,6 @@ class _Loop:
             hist.stopped_epoch = len(hist.epochs)
             hist.message = "training interrupted (KeyboardInterrupt)"
         finally:
-            self._unfuse_updates()
             if bar is not None:
                 bar.close()
         self._restore_best()
@@ -356,17 +358,21 @@ class _Loop:
         return hist
 
     def _fuse_updates(self) -> None:
-        """Let the optimiser apply its update inside the weight-gradient products.
+        """Prepare the optimiser's updates fused into the weight-gradient products.
 
         See :meth:`Optimizer.fused_update`. Not for grow-and-slash, which needs the
-        gradient to try several steps.
+        gradient to try several steps. They are armed only inside each training step
+        (:meth:`_arm`): a callback's ``net.backprop`` or ``gradcheck`` between steps
+        computes plain gradients and changes nothing.
         """
+        self.fused = []  # (layer, {key: apply}) for each layer with a fused update
+        self.fused_indices: frozenset[int] = frozenset()
         if isinstance(self.sched, GrowAndSlash):
             return
         net, opt = self.net, self.opt
-        penalties = {(id(layer), key): lam for layer, key, lam in net._penalty_terms()}
         opt._allocate(self.params)
-        fused = set()
+        per_layer: dict[int, tuple[Any, dict[str, Any]]] = {}
+        indices = set()
         for i, ((layer, key), param) in enumerate(zip(self.keys, self.params, strict=True)):
             if (
                 key not in layer._product_params
@@ -374,24 +380,33 @@ class _Loop:
                 or not _backward_is_declaring_class(layer)
             ):
                 continue
-            apply = opt.fused_update(i, param, penalties.get((id(layer), key), 0.0))
+            apply = opt.fused_update(i, param, partial(net._penalty_for, layer, key))
             if apply is not None:
-                layer._fused_updates[key] = apply
-                fused.add(i)
-        opt._fused = frozenset(fused)
-        net._fusing = bool(fused)
+                per_layer.setdefault(id(layer), (layer, {}))[1][key] = apply
+                indices.add(i)
+        self.fused = list(per_layer.values())
+        self.fused_indices = frozenset(indices)
 
-    def _unfuse_updates(self) -> None:
-        for layer, _ in self.keys:
-            layer._fused_updates.clear()
-        self.opt._fused = frozenset()
-        self.net._fusing = False
+    def _arm(self, on: bool) -> None:
+        """Install (``on``) or remove the fused updates of :meth:`_fuse_updates`."""
+        for layer, updates in self.fused:
+            layer._fused_updates = updates if on else {}
+        self.opt._fused = self.fused_indices if on else frozenset()
+        self.net._fusing = on
 
     def _step(self, xb: np.ndarray, tb: np.ndarray, wb: np.ndarray | None) -> float:
         net = self.net
         if not isinstance(self.sched, GrowAndSlash):
-            cost = net._backprop(xb, tb, wb, True)
-            self.opt.step(self.params, self._grads())
+            if not self.fused:
+                cost = net._backprop(xb, tb, wb, True)
+                self.opt.step(self.params, self._grads())
+                return cost
+            self._arm(True)
+            try:
+                cost = net._backprop(xb, tb, wb, True)
+                self.opt.step(self.params, self._grads())
+            finally:
+                self._arm(False)
             return cost
         # Seed 002's Algorithm 1: every trial uses the same dropout mask (same rng state).
         state = net.rng.bit_generator.state

@@ -101,3 +101,49 @@ def test_whole_epochs_never_copy_the_data_set():
     # Per call: the one-hot targets (n x 10), the index array and the batch buffers are
     # allocated once; a copy of X (or of X in another dtype) would be 5 MiB.
     assert peak - base < X.nbytes / 4, f"train() peaked {peak - base} bytes over {X.nbytes} of data"
+
+
+class _StepPeaks(lk.Callback):
+    """Traced-memory peak of each training step inside train() (the fused path)."""
+
+    def on_train_begin(self, network):
+        self.peaks = []
+        tracemalloc.start()
+        self.before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+
+    def on_batch_end(self, network, batch, logs):
+        current, peak = tracemalloc.get_traced_memory()
+        self.peaks.append(peak - self.before)
+        self.before = current
+        tracemalloc.reset_peak()
+
+    def on_train_end(self, network, history):
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_fused_steps_inside_train_allocate_nothing_that_grows(momentum):
+    def peaks(batch, width):
+        rng = np.random.default_rng(0)
+        X = rng.random((batch * 4, 64), dtype=np.float32)
+        y = rng.integers(0, 10, batch * 4)
+        net = lk.Network(
+            [
+                lk.Input(64),
+                lk.Dense(width, "relu"),
+                lk.Dense(width, "relu"),
+                lk.Dense(10, "softmax"),
+            ],
+            seed=0,
+            penalty=1e-4,
+        )
+        probe = _StepPeaks()
+        net.train(X, y, epochs=2, batch_size=batch, optimizer=lk.SGD(0.01, momentum=momentum),
+                  verbose=0, callbacks=[probe])  # fmt: skip
+        assert not net.layers[2].grads["W"].any(), "the fused path did not run"
+        return max(probe.peaks[2:])  # after the first steps allocated the workspaces
+
+    small, large = peaks(128, 256), peaks(1024, 1024)
+    assert large < CONSTANT_BYTES, f"a fused training step allocated {large} bytes at its peak"
+    assert large <= max(small, np.getbufsize() * 4) + 16 * 1024, (small, large)

@@ -47,7 +47,10 @@ def test_gemm_refuses_what_it_cannot_pass_to_blas_and_changes_nothing():
     assert not _blas.gemm(1.0, a[:, :3], b, 0.0, np.zeros((5, 4), np.float32).T)  # c not C
     assert not _blas.gemm(1.0, a, b, 0.0, c)  # inner dimensions differ
     assert not _blas.gemm(1.0, a.astype(np.int64)[:, :3], b, 0.0, c)
-    assert not c.any()
+    readonly = np.zeros((4, 5), np.float32)
+    readonly.flags.writeable = False  # a read-only memmap would crash BLAS, not raise
+    assert not _blas.gemm(1.0, a[:, :3], b, 0.0, readonly)
+    assert not c.any() and not readonly.any()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -351,3 +351,20 @@ def test_valid_targets_are_converted_to_one_hot_rows():
     np.testing.assert_array_equal(
         SSE.prepare_targets(np.array([0.5, 2]), 1, np.float64), [[0.5], [2]]
     )
+
+
+def test_a_user_loss_with_the_three_argument_logit_form_still_trains():
+    class Smoothed(lk.losses.CategoricalCrossentropy):
+        def per_sample_from_logits(self, logits, target, output=None):
+            smooth = 0.9 * target + 0.1 / target.shape[1]
+            return super().per_sample_from_logits(logits, smooth, output)
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 5)).astype(np.float32), rng.integers(0, 3, 40)
+    net = lk.Network([lk.Input(5), lk.Dense(3, "softmax")], loss=Smoothed(), seed=0)
+    hist = net.train(X, y, epochs=3, verbose=0)
+    assert np.all(np.isfinite(hist.train_cost))
+    # and the cost is the smoothed one, not the plain cross-entropy
+    plain = lk.Network([lk.Input(5), lk.Dense(3, "softmax")], seed=0)
+    plain.set_weights(net.get_weights())
+    assert net.loss(X, y) != pytest.approx(plain.loss(X, y), rel=1e-3)

@@ -119,7 +119,7 @@ class Dense(Layer):
         if self._watch_input:
             # A NaN or infinity in a row of x makes every z of that row NaN or infinite
             # (W is finite), so one column of z tells whether x was finite (Network.predict).
-            self._z0_total = float(np.add.reduce(z[:, 0]))
+            self._z0_total = float(np.add.reduce(z[:, 0], dtype=np.float64))
         if not self._identity:
             self.activation(z, out=a)  # a = f(z); a is z itself for ReLU (in place)
         self._x, self._z, self._a = x, z, a
