@@ -53,6 +53,10 @@ class ModelSpec:
     lr_decay : float
         Time-based decay per epoch, ``eta_e = eta_0 / (1 + lr_decay * e)`` (0: constant).
         layerkit and PyTorch apply it; the NumPy, scikit-learn and Keras peers ignore it.
+    shuffle : {"sample", "batch"}
+        ``"sample"``: every epoch visits the rows in a new random order (a gather per
+        batch). ``"batch"``: contiguous batches in a new random order, nothing gathered
+        (layerkit's ``shuffle="batch"``); only layerkit and the hand-fused peer honour it.
     """
 
     sizes: list[int]
@@ -63,6 +67,7 @@ class ModelSpec:
     seed: int = 0
     dropout: float = 0.0
     lr_decay: float = 0.0
+    shuffle: str = "sample"
 
     @property
     def n_classes(self) -> int:

@@ -395,7 +395,7 @@ class Network:
         validation_split: float | None = None,
         sample_weight: Any = None,
         class_weight: dict[int, float] | None = None,
-        shuffle: bool = True,
+        shuffle: bool | str = True,
         verbose: int = 1,
         callbacks: Sequence[Any] | None = None,
         on_divergence: str = "warn",
@@ -450,8 +450,13 @@ class Network:
             is not weighted.
         class_weight : dict, optional
             ``{class: weight}``, multiplied into the sample weights.
-        shuffle : bool, default True
-            Reshuffle the batches every epoch (from the network's generator).
+        shuffle : bool or "batch", default True
+            Reshuffle the samples every epoch (from the network's generator). ``"batch"``
+            (Keras's option for HDF5 data) keeps each batch a contiguous block of rows and
+            shuffles only the order of the blocks: nothing is gathered, and a
+            ``numpy.memmap`` is read sequentially, block by block. The rows must then be in
+            random order already (shuffle a file once when you write it): a file sorted by
+            class would give batches of one class.
         verbose : {0, 1, 2}, default 1
             0 silent, 1 a progress bar over epochs, 2 one line per epoch.
         callbacks : list of Callback, optional

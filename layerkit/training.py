@@ -92,7 +92,7 @@ def train(
     validation_split: float | None = None,
     sample_weight: Any = None,
     class_weight: dict[int, float] | None = None,
-    shuffle: bool = True,
+    shuffle: bool | str = True,
     verbose: int = 1,
     callbacks: Sequence[Callback] | None = None,
     on_divergence: str = "warn",
@@ -108,6 +108,14 @@ def train(
         learning_rate = check_real(learning_rate, "learning_rate", low=0.0, low_inclusive=False)
     if penalty is not None:
         penalty = check_real(penalty, "penalty", low=0.0)
+    if not (
+        isinstance(shuffle, bool | np.bool_) or (isinstance(shuffle, str) and shuffle == "batch")
+    ):
+        raise LayerkitValueError(
+            f"shuffle must be True, False or 'batch' (contiguous batches in a shuffled "
+            f"order); received shuffle={shuffle!r}"
+        )
+    shuffle = "batch" if isinstance(shuffle, str) else bool(shuffle)
     if verbose not in (0, 1, 2, False, True):
         raise LayerkitValueError(f"verbose must be 0, 1 or 2; received verbose={verbose!r}")
     if on_divergence not in ("raise", "warn", "stop"):
@@ -240,11 +248,15 @@ class _Loop:
         net, data, m = self.net, self.data, self.batch_size
         self.rows = np.arange(data.n) if data.index is None else data.index
         self.order = self.rows.copy()
-        # Contiguous, unshuffled batches of an array already in the network's dtype are
-        # plain slices: nothing to gather.
-        self.slices = (not self.shuffle and data.index is None and data.X.dtype == net.dtype) or (
-            m == data.n and data.index is None and data.X.dtype == net.dtype
+        # Contiguous batches (no shuffling, shuffle="batch", or one full batch) of an array
+        # already in the network's dtype are plain slices: nothing to gather.
+        self.slices = (
+            (self.shuffle is not True or m == data.n)
+            and data.index is None
+            and data.X.dtype == net.dtype
         )
+        self.blocks = np.arange(math.ceil(data.n / m))  # batch order (shuffle="batch")
+        self.block_range = self.blocks.copy()
         if not self.slices:
             self.xbuf = np.empty((m, *data.X.shape[1:]), dtype=net.dtype)
             self.rawbuf = (
@@ -312,15 +324,18 @@ class _Loop:
                 self.opt.learning_rate = self.sched.rate(eta0, epoch - 1)
                 for p, s in zip(self.params, self.epoch_start, strict=True):
                     np.copyto(s, p)
-                if self.shuffle:
-                    # from the same starting order every epoch, so that the order depends
-                    # only on the generator's state (a resumed run repeats it exactly)
+                # from the same starting order every epoch, so that the order depends only
+                # on the generator's state (a resumed run repeats it exactly)
+                if self.shuffle is True:
                     np.copyto(self.order, self.rows)
                     net.rng.shuffle(self.order)
+                elif self.shuffle == "batch":
+                    np.copyto(self.blocks, self.block_range)
+                    net.rng.shuffle(self.blocks)
                 total = correct = 0.0
                 seen = 0
                 for b in range(n_batches):
-                    xb, tb, wb, lb = self._batch(b)
+                    xb, tb, wb, lb = self._batch(int(self.blocks[b]))
                     cost = self._step(xb, tb, wb)
                     m = len(xb)
                     seen += m

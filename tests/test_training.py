@@ -927,3 +927,91 @@ def test_last_validation_cost_equals_evaluate_after_training():
     cost, acc = net.evaluate(Xv, yv)
     assert hist.val_cost[-1] == pytest.approx(cost, rel=1e-12)
     assert hist.val_accuracy[-1] == acc
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 5, 7, 20])
+def test_batch_shuffle_keeps_blocks_contiguous_and_shuffles_their_order(batch_size):
+    n, epochs = 20, 5
+    X, y = _indexed(n)
+    net, rec = _recording_net()
+    marks = EpochMarks(rec)
+    net.train(X, y, epochs=epochs, batch_size=batch_size, shuffle="batch", callbacks=[marks],
+              verbose=0)  # fmt: skip
+    blocks = [np.arange(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
+    orders = []
+    for epoch in marks.epochs():
+        rows = np.concatenate(epoch)
+        assert np.array_equal(np.sort(rows), np.arange(n)), "a sample was skipped or repeated"
+        # every batch is one of the contiguous blocks, each block once
+        starts = [int(b[0]) for b in epoch]
+        for b in epoch:
+            assert any(len(b) == len(k) and np.array_equal(b, k) for k in blocks)
+        assert sorted(starts) == list(range(0, n, batch_size))
+        orders.append(tuple(starts))
+    if n // batch_size > 3:
+        assert len(set(orders)) > 1, "the block order never changed"
+    # reproducible from the seed
+    net2, rec2 = _recording_net()
+    marks2 = EpochMarks(rec2)
+    net2.train(X, y, epochs=epochs, batch_size=batch_size, shuffle="batch", callbacks=[marks2],
+               verbose=0)  # fmt: skip
+    assert [tuple(int(b[0]) for b in e) for e in marks2.epochs()] == orders
+
+
+def test_batch_shuffle_of_a_memmap_equals_the_in_memory_array(tmp_path):
+    X, y = _data(n=97, d=3)
+    X = X.astype(np.float32)
+    path = tmp_path / "X.dat"
+    X.tofile(path)
+    mm = np.memmap(path, dtype=np.float32, mode="r", shape=X.shape)
+    a, b = _net(dtype="float32"), _net(dtype="float32")
+    a.train(X, y, epochs=3, batch_size=10, shuffle="batch", verbose=0)
+    b.train(mm, y, epochs=3, batch_size=10, shuffle="batch", verbose=0)
+    assert _weights_equal(a.get_weights(), b.get_weights())
+
+
+def test_batch_shuffle_with_a_validation_split_uses_runs_of_the_training_rows():
+    n = 30
+    X, y = _indexed(n)
+    net, rec = _recording_net()
+    marks = EpochMarks(rec)
+    net.train(X, y, epochs=2, batch_size=4, shuffle="batch", validation_split=0.2,
+              callbacks=[marks], verbose=0)  # fmt: skip
+    for epoch in marks.epochs():
+        rows = np.concatenate(epoch)
+        assert len(rows) == n - 6 and len(set(rows.tolist())) == len(rows)
+        train_rows = np.sort(rows)
+        for batch in epoch:  # consecutive entries of the sorted training rows
+            i = int(np.searchsorted(train_rows, batch[0]))
+            assert np.array_equal(batch, train_rows[i : i + len(batch)])
+
+
+@pytest.mark.parametrize("bad", ["rows", "Batch", 2, None, [True]])
+def test_shuffle_accepts_only_true_false_or_batch(bad):
+    X, y = _data(n=20)
+    net = _net()
+    before = net.get_weights()
+    with pytest.raises(lk.LayerkitValueError, match="shuffle"):
+        net.train(X, y, epochs=1, shuffle=bad, verbose=0)
+    assert _weights_equal(net.get_weights(), before)
+
+
+def test_batch_shuffle_gathers_nothing_the_batches_are_views_of_x():
+    X, y = _data(n=50)
+    X = X.astype(np.float32)
+    seen = []
+
+    class Probe(lk.Layer):
+        def forward(self, x, training=False):
+            if training:
+                seen.append(np.shares_memory(x, X))
+            return x
+
+        def backward(self, grad_out):
+            return grad_out
+
+    for shuffle, views in (("batch", True), (True, False)):
+        seen.clear()
+        net = lk.Network([lk.Input(3), Probe(), lk.Dense(2, "softmax")], seed=0)
+        net.train(X, y, epochs=2, batch_size=8, shuffle=shuffle, verbose=0)
+        assert seen and all(v == views for v in seen)

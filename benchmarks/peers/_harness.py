@@ -108,6 +108,7 @@ def _spec(params: dict[str, Any], seed: int, sizes: list[int] | None = None) -> 
         seed=seed,
         dropout=float(params.get("dropout", 0.0)),
         lr_decay=float(params.get("lr_decay", 0.0)),
+        shuffle=str(params.get("shuffle", "sample")),
     )
 
 

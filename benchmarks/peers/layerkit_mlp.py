@@ -69,7 +69,7 @@ class LayerkitPeer(Peer):
             batch_size=spec.batch_size,
             optimizer=self._optimizer(spec),
             schedule=self.lk.TimeDecay(spec.lr_decay) if spec.lr_decay else None,
-            shuffle=True,
+            shuffle="batch" if spec.shuffle == "batch" else True,
             verbose=0,
             callbacks=[Timer()],
             on_divergence="raise",
