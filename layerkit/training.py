@@ -3,10 +3,13 @@
 One step, for a batch of row indices ``idx`` (see ``docs/performance.md``)::
 
     xb = X[idx]            gathered into a reused buffer (np.take(..., out=)), never a copy
-                           of the data set; works for numpy.memmap
+                           of the data set; works for numpy.memmap (shuffle="batch": a
+                           contiguous slice, nothing gathered)
     J  = net._backprop     forward in training mode, fused output error, backward into
-                           each layer's grads (+ lambda W for weights)
-    optimizer.step         in place
+                           each layer's grads (+ lambda W for weights); with SGD or
+                           momentum, large weights are updated inside the gemm of their
+                           gradient instead (Optimizer.fused_update, armed for the step)
+    optimizer.step         the other parameters, in place
 
 Everything is validated before any state changes, so a bad argument leaves the network,
 its optimiser and its history exactly as they were.
