@@ -151,6 +151,13 @@ class _Net:
         return total, correct
 
 
+def _gather(model: _Net, X, T, labels, idx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    m = len(idx)
+    xb = X.take(idx, axis=0, out=model.xb[:m], mode="clip")
+    tb = T.take(idx, axis=0, out=model.tb[:m], mode="clip")
+    return xb, tb, labels.take(idx, out=model.lb[:m], mode="clip")
+
+
 class FusedPeer(Peer):
     name = "fused"
 
@@ -181,25 +188,14 @@ class FusedPeer(Peer):
         total_time = 0.0
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
-            cost = correct = 0.0
             if spec.shuffle == "batch":  # contiguous batches in a random order: no gather
-                for start in model.rng.permutation(range(0, n, bs)):
-                    end = min(start + bs, n)
-                    c, r = model.step(X[start:end], T[start:end], labels[start:end], spec)
-                    cost += c
-                    correct += r
-                times.append(time.perf_counter() - t0)
-                total_time += times[-1]
-                if hook is not None and hook(epoch, total_time):
-                    break
-                continue
-            order = model.rng.permutation(n)
-            for start in range(0, n, bs):
-                idx = order[start : start + bs]
-                m = len(idx)
-                xb = X.take(idx, axis=0, out=model.xb[:m], mode="clip")
-                tb = T.take(idx, axis=0, out=model.tb[:m], mode="clip")
-                lb = labels.take(idx, out=model.lb[:m], mode="clip")
+                starts = model.rng.permutation(range(0, n, bs))
+                batches = ((X[s : s + bs], T[s : s + bs], labels[s : s + bs]) for s in starts)
+            else:
+                order = model.rng.permutation(n)
+                batches = (_gather(model, X, T, labels, order[s : s + bs]) for s in range(0, n, bs))
+            cost = correct = 0.0
+            for xb, tb, lb in batches:
                 c, r = model.step(xb, tb, lb, spec)
                 cost += c
                 correct += r
