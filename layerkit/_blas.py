@@ -4,10 +4,11 @@ BLAS computes ``C <- alpha op(A) op(B) + beta C`` (gemm) and ``y <- alpha x + y`
 NumPy exposes only ``C = A @ B``. The scale factors let a training step fuse its SGD update
 into the weight-gradient product:
 
-.. math:: W \\leftarrow (1 - \\eta\\lambda) W - \\eta\\, x^T \\delta
+.. math:: W \\leftarrow W - \\eta\\, x^T \\delta
 
-is one gemm with ``alpha = -eta`` and ``beta = 1 - eta lambda``, instead of a product into
-a gradient array and two more passes over ``W``, single-threaded, to apply it.
+is one gemm with ``alpha = -eta`` and ``beta = 1`` (an L2 decay ``W <- W - eta lambda W``
+is one axpy before it), instead of a product into a gradient array and two more passes
+over ``W``, single-threaded, to apply it.
 
 The functions call the BLAS that NumPy itself loaded, through :mod:`ctypes`: the same
 library and thread pool as ``np.matmul``. (SciPy's wheels bundle a second OpenBLAS: calling
@@ -211,5 +212,5 @@ except Exception:  # any surprise in finding the library: NumPy only
 if _lib is not None and not _self_test():
     _lib = None
 
-#: whether :func:`gemm` and :func:`axpy` run (otherwise they return ``False``)
+#: whether :func:`gemm`, :func:`axpy` and :func:`axpby` run (otherwise they return ``False``)
 available: bool = _lib is not None

@@ -243,6 +243,10 @@ class CategoricalCrossentropy(Loss):
     fused_activation = "softmax"
     is_classification = True
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows = RowReducer()
+
     def prepare_targets(self, y, n_outputs, dtype, *, argument="y"):
         return check_targets_classification(y, n_outputs, dtype, argument=argument, binary=False)
 
@@ -252,7 +256,7 @@ class CategoricalCrossentropy(Loss):
     def per_sample_from_logits(self, logits, target, output=None, lse=None):
         # lse: logsumexp of each row when the softmax has it (Softmax.log_normalizer)
         if lse is None:
-            rows = self.__dict__.setdefault("_rows", RowReducer())
+            rows = self._rows
             j = rows.argmax(logits)
             zmax = rows.at(logits, j, "zmax")
             if output is None:

@@ -15,6 +15,7 @@ It knows nothing about optimisers: training lives in :mod:`layerkit.training`.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from collections.abc import Callable, Iterator, Sequence
@@ -278,7 +279,8 @@ class Network:
         # only Dense's own forward records the column (a subclass may transform x first)
         watch = type(first).forward is Dense.forward
         try:
-            first._watch_input = watch
+            if watch:
+                first._watch_input = True
             for start in range(0, n, chunk):
                 # Chunk by chunk: a memmap larger than memory is never loaded whole.
                 xb = cast_checked(X[start : start + chunk], self.dtype, "X")
@@ -289,7 +291,8 @@ class Network:
                     continue  # every value of xb was finite (see Dense.forward)
                 check_finite(xb, "X")
         finally:
-            first._watch_input = False
+            if watch:
+                first._watch_input = False
         return out
 
     def predict_classes(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
@@ -345,7 +348,7 @@ class Network:
         cost = self._data_cost(output, target, weight)
         if self._fusing:
             # the penalty of the weights that backward is about to update (fused updates)
-            cost += self._penalty_sum(fused=True)
+            cost += self._penalty_sum(fused_only=True)
         last = self.layers[-1]
         if self._fused:
             delta = self.loss_fn.fused_delta(
@@ -555,12 +558,12 @@ class Network:
         """``sum_l (lambda_l / 2) ||W_l||^2`` over penalised weights (biases excluded)."""
         return self._penalty_sum()
 
-    def _penalty_sum(self, fused: bool | None = None) -> float:
-        """The penalty over all weights, or over those with (``fused=True``) or without
-        (``False``) an update fused into their gradient product."""
+    def _penalty_sum(self, fused_only: bool = False) -> float:
+        """The penalty over all weights, or only over those whose update is fused into
+        their gradient product."""
         total = 0.0
         for layer, key, lam in self._penalty_terms():
-            if fused is None or (key in layer._fused_updates) == fused:
+            if not fused_only or key in layer._fused_updates:
                 w = layer.params[key].ravel()
                 total += 0.5 * lam * float(np.dot(w, w))
         return total
@@ -660,8 +663,6 @@ def _accepts_lse(loss: Loss) -> bool:
     cls = type(loss)
     known = _LSE_LOSSES.get(cls)
     if known is None:
-        import inspect
-
         params = inspect.signature(cls.per_sample_from_logits).parameters
         known = _LSE_LOSSES[cls] = "lse" in params
     return known

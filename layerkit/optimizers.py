@@ -24,8 +24,8 @@ Subclass :class:`Optimizer` and implement :meth:`update` (one array) to write yo
 **Fused updates.** A weight gradient is a product, ``dJ/dW = x^T delta (+ lambda W)``. SGD
 and momentum are affine in the gradient, so inside ``train()`` they apply their update
 straight from the product's factors with one BLAS ``gemm``
-(``W <- (1 - eta lambda) W - eta x^T delta``; with momentum, ``v <- mu v - eta x^T delta``
-and then ``W <- W + v``) instead of writing the gradient and making more passes over ``W``
+(``W <- W - eta x^T delta``, after an ``axpy`` for the decay ``W <- W - eta lambda W``;
+with momentum, ``v <- mu v - eta x^T delta`` and then ``W <- W + v``) instead of writing the gradient and making more passes over ``W``
 (:meth:`Optimizer.fused_update`, :mod:`layerkit._blas`). The result is the same update to
 rounding; ``layer.grads["W"]`` of a ``Dense`` layer is then not written during ``train()``
 (``Network.backprop`` always writes it).

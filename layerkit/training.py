@@ -243,6 +243,7 @@ class _Loop:
         ]
         self.checkpoint: Any = None
         self.checkpoint_every = 1
+        # (layer, {key: apply}) for each layer with a fused update, and their positions
         self.fused: list[tuple[Any, dict[str, Any]]] = []
         self.fused_indices: frozenset[int] = frozenset()
 
@@ -383,8 +384,6 @@ class _Loop:
         (:meth:`_arm`): a callback's ``net.backprop`` or ``gradcheck`` between steps
         computes plain gradients and changes nothing.
         """
-        self.fused = []  # (layer, {key: apply}) for each layer with a fused update
-        self.fused_indices: frozenset[int] = frozenset()
         if isinstance(self.sched, GrowAndSlash):
             return
         net, opt = self.net, self.opt
@@ -415,16 +414,14 @@ class _Loop:
     def _step(self, xb: np.ndarray, tb: np.ndarray, wb: np.ndarray | None) -> float:
         net = self.net
         if not isinstance(self.sched, GrowAndSlash):
-            if not self.fused:
-                cost = net._backprop(xb, tb, wb, True)
-                self.opt.step(self.params, self._grads())
-                return cost
-            self._arm(True)
+            if self.fused:
+                self._arm(True)
             try:
                 cost = net._backprop(xb, tb, wb, True)
                 self.opt.step(self.params, self._grads())
             finally:
-                self._arm(False)
+                if self.fused:
+                    self._arm(False)
             return cost
         # Seed 002's Algorithm 1: every trial uses the same dropout mask (same rng state).
         state = net.rng.bit_generator.state

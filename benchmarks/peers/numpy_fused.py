@@ -49,8 +49,6 @@ def _gemm(alpha: float, a: np.ndarray, b: np.ndarray, beta: float, c: np.ndarray
 
 class _Net:
     def __init__(self, spec: ModelSpec) -> None:
-        if spec.dropout or spec.optimizer != "sgd":
-            raise ValueError("the fused NumPy peer implements plain SGD and momentum only")
         rng = np.random.default_rng(spec.seed)
         pairs = list(zip(spec.sizes[:-1], spec.sizes[1:], strict=True))
         self.W = [(rng.standard_normal(p) * np.sqrt(2 / p[0])).astype(np.float32) for p in pairs]
@@ -194,7 +192,7 @@ class FusedPeer(Peer):
             else:
                 order = model.rng.permutation(n)
                 batches = (_gather(model, X, T, labels, order[s : s + bs]) for s in range(0, n, bs))
-            cost = correct = 0.0
+            cost = correct = 0.0  # the batch cost and accuracy, as layerkit's history keeps
             for xb, tb, lb in batches:
                 c, r = model.step(xb, tb, lb, spec)
                 cost += c
