@@ -247,3 +247,19 @@ def check_range_for(array: np.ndarray, dtype: Any, argument: str) -> None:
             f"{argument} holds values beyond the {dtype} range (largest magnitude "
             f"{largest!r} > {np.finfo(dtype).max!r}); rescale the data or use a float64 network"
         )
+
+
+def check_sample_weight(sample_weight: Any, n: int) -> np.ndarray:
+    """Per-sample weights: shape ``(n,)``, finite, non-negative; returned as float64."""
+    weight = as_numeric_array(sample_weight, "sample_weight")
+    if weight.shape != (n,):
+        raise LayerkitValueError(
+            f"sample_weight must have shape ({n},), one weight per sample; received shape "
+            f"{weight.shape}"
+        )
+    check_finite(weight, "sample_weight")
+    if weight.min() < 0:
+        raise LayerkitValueError(
+            f"sample_weight must be >= 0; received a minimum of {float(weight.min())!r}"
+        )
+    return weight.astype(np.float64)

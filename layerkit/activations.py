@@ -66,24 +66,19 @@ class ActivationFunction:
     kinks : tuple of float
         Inputs at which ``f`` is not differentiable (``gradcheck`` reports finite differences
         that straddle them as kinks rather than failures).
-    in_place : bool
-        Whether layers may let ``f`` write its output over its input (``a`` and ``z`` one
-        buffer): true when ``backward`` reads only ``a`` and ``a > k`` tells which side of
-        each kink ``k`` the input was on (ReLU). Default false.
     """
 
     name: ClassVar[str] = "activation"
     kinks: ClassVar[tuple[float, ...]] = ()
-    #: whether ``f`` may overwrite its input (``out=z``): its ``backward`` reads only ``a``,
-    #: and ``a > k`` tells which side of each kink ``k`` the input was on
-    in_place: ClassVar[bool] = False
+    def kink_signature(self, z: np.ndarray) -> np.ndarray | None:
+        """For each value of ``z``, which side of each of :attr:`kinks` it lies on.
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        # in_place is a promise about this class's own f and backward: a subclass (a
-        # squared ReLU, say) must make it again, not inherit it
-        if "in_place" not in cls.__dict__:
-            cls.in_place = False
+        Layers return it from :meth:`layerkit.Layer.kink_signature`; ``None`` when the
+        function has no kinks.
+        """
+        if not self.kinks:
+            return None
+        return np.stack([z > k for k in self.kinks])
 
     def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
@@ -196,7 +191,6 @@ class ReLU(ActivationFunction):
 
     name = "relu"
     kinks = (0.0,)
-    in_place = True  # a > 0 exactly where z > 0
 
     def __call__(self, z, out=None):
         return np.maximum(z, 0.0, out=out)
@@ -315,19 +309,7 @@ class Softmax(ActivationFunction):
         np.exp(out, out=out)
         total = self._rows.sum(out)
         out /= total[:, None]
-        self._last = (z, zmax, total)
         return out
-
-    def log_normalizer(self, z: np.ndarray) -> np.ndarray | None:
-        """``logsumexp`` of each row of ``z`` if ``z`` is the array of the last call (which
-        computed its parts, ``max z + log sum exp(z - max z)``), else ``None``."""
-        last = self.__dict__.get("_last")
-        if last is None or last[0] is not z:
-            return None
-        _, zmax, total = last
-        lse = np.log(total, out=self._rows._values("lse"))
-        lse += zmax
-        return lse
 
     def backward(self, z, a, grad, out=None):
         out = np.multiply(grad, a, out=out)

@@ -21,7 +21,7 @@ Conventions (see ``docs/custom-layers.md``):
 * For a lone layer, ``J = sum(forward(x) * G)`` for a fixed random ``G``; the gradient
   with respect to the input ``x`` is checked too.
 * A finite difference whose evaluations put some unit on different sides of a kink
-  (ReLU at 0: see :meth:`Layer._kink_signature`) is reported as a kink, not a failure.
+  (ReLU at 0: see :meth:`Layer.kink_signature`) is reported as a kink, not a failure.
 * ``mode="entries"`` checks up to ``max_entries`` entries of every parameter array (all
   of a small array; a random sample of a large one, so no array, biases included, is
   skipped); ``mode="directional"`` compares one random directional derivative per array,
@@ -37,7 +37,14 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import LayerkitTypeError, LayerkitValueError, check_features, check_real
+from ._validation import (
+    LayerkitTypeError,
+    LayerkitValueError,
+    check_features,
+    check_n_samples,
+    check_real,
+    check_sample_weight,
+)
 from .layers.base import Layer
 from .network import Network
 
@@ -86,11 +93,14 @@ class GradcheckReport:
     eps: float = 1e-4
     mode: str = "entries"
     cost: float = float("nan")
+    #: contract violations found outside the finite differences (a backward that
+    #: accumulates into its gradients instead of overwriting them)
+    problems: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        """True when every checked entry agrees (kinks excepted)."""
-        return all(c.passed for c in self.checks)
+        """True when every checked entry agrees (kinks excepted) and no problem was found."""
+        return not self.problems and all(c.passed for c in self.checks)
 
     @property
     def max_error(self) -> float:
@@ -112,7 +122,7 @@ class GradcheckReport:
 
     def explain(self) -> str:
         """Why the check failed (empty when it passed)."""
-        return "\n".join(c.describe() for c in self.failures())
+        return "\n".join([*self.problems, *(c.describe() for c in self.failures())])
 
     def __bool__(self) -> bool:
         return self.passed
@@ -122,7 +132,8 @@ class GradcheckReport:
             f"gradcheck ({self.mode}, h={self.eps:g}, rtol={self.rtol:g}): "
             f"{'PASSED' if self.passed else 'FAILED'}, worst relative error {self.max_error:.2e}"
         )
-        return "\n".join([head, *("  " + c.describe() for c in self.checks)])
+        lines = [*("  " + p for p in self.problems), *("  " + c.describe() for c in self.checks)]
+        return "\n".join([head, *lines])
 
 
 def gradcheck(
@@ -215,58 +226,70 @@ def _check_network(
     model: Network, X: Any, y: Any, sample_weight: Any, training: bool, opt: _Options
 ) -> GradcheckReport:
     net = copy.deepcopy(model)
-    net._set_dtype(np.float64)
-    x, target, weight = net._check_Xy(X, y, sample_weight)
+    net.cast(np.float64)
+    x = net.prepare_inputs(X)
+    target = net.prepare_targets(y)
+    weight = None if sample_weight is None else check_sample_weight(sample_weight, len(x))
+    check_n_samples(x, target, "X", "y")
     state = net.rng.bit_generator.state
+    params = list(net.parameters(trainable_only=True))
 
     def data_cost() -> float:
         net.rng.bit_generator.state = state
-        output = net._forward(x, training)
-        return net._data_cost(output, target, weight)
+        output = net.run(x, training)
+        return net.data_cost(output, target, weight)
 
     def signature() -> list[np.ndarray | None]:
-        return [layer._kink_signature() for layer in net.layers]
+        return [layer.kink_signature() for layer in net.layers]
 
-    # Analytic data gradient: backprop with the penalty switched off.
-    net._penalty_enabled = False
-    net.rng.bit_generator.state = state
-    cost = net._backprop(x, target, weight, training)
-    net._penalty_enabled = True
-    data_grads = {(id(layer), key): layer.grads[key].copy() for layer, key, _ in net.parameters()}
-
-    report = GradcheckReport(rtol=opt.rtol, eps=opt.eps, mode=opt.mode, cost=cost)
-    floor = opt.floor if opt.floor is not None else 1e-4 * max(1.0, abs(cost))
-    for layer, key, param in net.parameters():
-        report.checks.append(
-            _compare(
-                layer.name,
-                key,
-                "data",
-                param,
-                data_grads[(id(layer), key)],
-                data_cost,
-                signature,
-                floor,
-                opt,
-            )
-        )
-
-    # Penalty term: lambda W against differences of (lambda/2) ||W||^2.
-    penalized = list(net._penalty_terms())
-    if penalized:
+    with net.state_preserved(), np.errstate(over="ignore", invalid="ignore"):
+        # Analytic data gradient: backprop with the penalty switched off. The gradients
+        # start as NaN, so a backward that accumulates into them (or never writes them)
+        # is caught: its gradient stays NaN.
         for layer in net.layers:
             for g in layer.grads.values():
-                g.fill(0.0)
-        net._add_penalty_gradient()
+                g.fill(np.nan)
+        net.rng.bit_generator.state = state
+        with net.penalty_scope(enabled=False):
+            cost = net.compute_gradients(x, target, weight, training=training)[0]
+        data_grads = {(id(layer), key): layer.grads[key].copy() for layer, key, _ in params}
+        report = GradcheckReport(rtol=opt.rtol, eps=opt.eps, mode=opt.mode, cost=cost)
+        for layer, key, _ in params:
+            if not np.all(np.isfinite(data_grads[(id(layer), key)])):
+                report.problems.append(
+                    f"layer {layer.name!r} ({type(layer).__name__}): backward left NaN in "
+                    f"grads[{key!r}] where it started as NaN: it must overwrite the gradient "
+                    f"(grads[{key!r}][...] = ...), not add to it (+=) or skip it"
+                )
+        floor = opt.floor if opt.floor is not None else 1e-4 * max(1.0, abs(cost))
+        for layer, key, param in params:
+            report.checks.append(
+                _compare(
+                    layer.name,
+                    key,
+                    "data",
+                    param,
+                    data_grads[(id(layer), key)],
+                    data_cost,
+                    signature,
+                    floor,
+                    opt,
+                )
+            )
+
+        # Penalty term: lambda W against differences of (lambda/2) ||W||^2.
         penalty_floor = opt.floor if opt.floor is not None else 1e-4 * max(1.0, net.penalty_value())
-        for layer, key, _ in penalized:
+        for layer, key, param in params:
+            lam = net.penalty_for(layer, key)
+            if not lam:
+                continue
             report.checks.append(
                 _compare(
                     layer.name,
                     key,
                     "penalty",
-                    layer.params[key],
-                    layer.grads[key].copy(),
+                    param,
+                    lam * param,
                     net.penalty_value,
                     lambda: [],
                     penalty_floor,
@@ -282,9 +305,9 @@ def _check_layer(model: Layer, X: Any, training: bool, opt: _Options) -> Gradche
         check_features(X, model.input_shape or np.shape(X)[1:], layer=model.name), dtype=np.float64
     )
     if layer.built:
-        layer._set_dtype(np.float64)
+        layer.cast(np.float64)
     else:
-        layer._setup(x.shape[1:], rng=np.random.default_rng(0), dtype=np.float64)
+        layer.attach(x.shape[1:], rng=np.random.default_rng(0), dtype=np.float64)
     layer.needs_input_grad = True
     state = layer.rng.bit_generator.state
     out = layer.forward(x, training=training)
@@ -295,7 +318,7 @@ def _check_layer(model: Layer, X: Any, training: bool, opt: _Options) -> Gradche
         return float(np.sum(layer.forward(x, training=training) * projection))
 
     def signature() -> list[np.ndarray | None]:
-        return [layer._kink_signature()]
+        return [layer.kink_signature()]
 
     cost = objective()
     for g in layer.grads.values():

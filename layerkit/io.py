@@ -29,7 +29,7 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -37,7 +37,17 @@ from ._validation import LayerkitTypeError, LayerkitValueError
 from ._version import __version__
 from .layers import Activation, Dense, Dropout, Input, Layer
 
-__all__ = ["FORMAT_VERSION", "ModelFileError", "load", "register_layer", "save"]
+__all__ = [
+    "FORMAT_VERSION",
+    "Checkpoint",
+    "ModelFileError",
+    "apply_checkpoint",
+    "load",
+    "read_checkpoint",
+    "register_layer",
+    "save",
+    "write_checkpoint",
+]
 
 FORMAT_VERSION = 1
 _META = "__layerkit__"
@@ -386,3 +396,61 @@ def _load_optimizer(
     opt.iterations = spec["iterations"]
     opt.slots = [{key: arrays[name].copy() for key, name in slot.items()} for slot in spec["slots"]]
     return opt
+
+
+# ---------------------------------------------------------------------------- checkpoints
+class Checkpoint(NamedTuple):
+    """A checkpoint read and checked by :func:`read_checkpoint` (nothing applied yet).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    training : dict
+        The training loop's progress: ``epoch``, ``stopper``, ``schedule``, ``best``
+        (names of the best-weights arrays), ``split_state``, ``rate_scale``, ``rate_set``.
+    arrays : dict[str, numpy.ndarray]
+        Every array of the file (weights, optimiser slots, best weights).
+    optimizer : Optimizer or None
+        The optimiser rebuilt from the file, with its state.
+    meta : dict
+        The file's metadata.
+    """
+
+    path: Path
+    training: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+    optimizer: Any
+    meta: dict[str, Any]
+
+
+def write_checkpoint(
+    net: Any, path: Any, training_state: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> Path:
+    """Write ``net`` and the training loop's progress to ``path`` atomically."""
+    return save(net, path, _checkpoint={"state": training_state, "arrays": arrays})
+
+
+def read_checkpoint(net: Any, path: Any) -> Checkpoint:
+    """Read a checkpoint written by ``train(checkpoint=...)`` for ``net`` and check it in
+    full against ``net``; nothing changes. Raises :class:`ModelFileError`."""
+    if not isinstance(path, str | os.PathLike):
+        raise LayerkitTypeError(f"resume must be a checkpoint file path; received {path!r}")
+    arrays, meta, path = _read_verified(path)
+    if not isinstance(meta.get("training"), dict):
+        raise ModelFileError(
+            f"resume={str(path)!r} is a saved model, not a checkpoint written by "
+            "train(checkpoint=...)"
+        )
+    _check_compatible(net, meta, arrays, path)
+    try:
+        optimizer = (
+            _load_optimizer(meta["optimizer"], arrays, {}) if meta.get("optimizer") else None
+        )
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ModelFileError(f"{str(path)!r}: malformed optimiser state ({exc})") from exc
+    return Checkpoint(path, meta["training"], arrays, optimizer, meta)
+
+
+def apply_checkpoint(net: Any, checkpoint: Checkpoint) -> None:
+    """Copy a checkpoint's weights, generator state, optimiser and history into ``net``."""
+    _apply_state(net, checkpoint.meta, checkpoint.arrays, {}, checkpoint.path)

@@ -29,13 +29,19 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._rows import RowReducer
-from ._validation import check_targets_classification, check_targets_regression
+from ._validation import (
+    LayerkitTypeError,
+    LayerkitValueError,
+    check_targets_classification,
+    check_targets_regression,
+)
 
 __all__ = [
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
     "Loss",
     "MeanSquaredError",
+    "SparseCategoricalCrossentropy",
     "SumOfSquares",
     "available_losses",
     "get_loss",
@@ -55,6 +61,9 @@ class Loss:
     fused_activation: ClassVar[str | None] = None
     #: whether targets are classes (accuracy is then reported)
     is_classification: ClassVar[bool] = False
+    #: whether the network's output is the pre-activation ``z`` (raw scores), the output
+    #: activation being applied inside the cost (Keras's ``from_logits=True``)
+    from_logits: bool = False
 
     def __init__(self) -> None:
         self._scratch: dict[str, np.ndarray] = {}
@@ -76,10 +85,9 @@ class Loss:
         logits: np.ndarray,
         target: np.ndarray,
         output: np.ndarray | None = None,
-        lse: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Per-sample cost from the output pre-activation (``output = f(logits)`` may help;
-        ``lse``, each row's ``logsumexp``, when the softmax has it)."""
+        """Per-sample cost from the output pre-activation (``output = f(logits)``, when
+        given, may save work)."""
         raise NotImplementedError(f"{self.name} has no logit form")
 
     def value(
@@ -89,15 +97,15 @@ class Loss:
         *,
         logits: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
-        lse: np.ndarray | None = None,
     ) -> float:
-        """``J = (1/m) sum_i w_i c_i``; from ``logits`` when given (fused outputs)."""
-        if logits is None:
+        """``J = (1/m) sum_i w_i c_i``; from ``logits`` when given (fused outputs) or when
+        the output is the logits (``from_logits``)."""
+        if self.from_logits:
+            costs = self.per_sample_from_logits(output, target)
+        elif logits is None:
             costs = self.per_sample(output, target)
-        elif lse is None:
-            costs = self.per_sample_from_logits(logits, target, output)
         else:
-            costs = self.per_sample_from_logits(logits, target, output, lse)
+            costs = self.per_sample_from_logits(logits, target, output)
         m = costs.shape[0]
         if sample_weight is None:
             return float(costs.sum(dtype=np.float64)) / m
@@ -143,11 +151,17 @@ class Loss:
             self._scratch[key] = buf
         return buf[: like.shape[0]]
 
+    @property
+    def decision_threshold(self) -> float:
+        """Where one output unit splits the two classes: 0.5 for probabilities, 0 for logits."""
+        return 0.0 if self.from_logits else 0.5
+
     def get_config(self) -> dict[str, Any]:
-        return {}
+        return {"from_logits": True} if self.from_logits else {}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
 
 
 class SumOfSquares(Loss):
@@ -198,6 +212,10 @@ class BinaryCrossentropy(Loss):
     fused_activation = "sigmoid"
     is_classification = True
 
+    def __init__(self, from_logits: bool = False) -> None:
+        super().__init__()
+        self.from_logits = _check_from_logits(from_logits)
+
     def prepare_targets(self, y, n_outputs, dtype, *, argument="y"):
         return check_targets_classification(y, n_outputs, dtype, argument=argument, binary=True)
 
@@ -220,6 +238,12 @@ class BinaryCrossentropy(Loss):
 
     def gradient(self, output, target, *, sample_weight=None, out=None):
         m = output.shape[0]
+        if self.from_logits:  # dJ/dz = sigmoid(z) - y
+            a = np.negative(output, out=self._buffer("p", output))
+            np.exp(a, out=a)
+            a += 1.0
+            np.reciprocal(a, out=a)
+            return self.fused_delta(a, target, sample_weight=sample_weight, out=out)
         a = _clip_probability(output)
         grad = (a - target) / (a * (1.0 - a))
         if sample_weight is not None:
@@ -243,8 +267,9 @@ class CategoricalCrossentropy(Loss):
     fused_activation = "softmax"
     is_classification = True
 
-    def __init__(self) -> None:
+    def __init__(self, from_logits: bool = False) -> None:
         super().__init__()
+        self.from_logits = _check_from_logits(from_logits)
         self._rows = RowReducer()
 
     def prepare_targets(self, y, n_outputs, dtype, *, argument="y"):
@@ -253,28 +278,32 @@ class CategoricalCrossentropy(Loss):
     def per_sample(self, output, target):
         return -np.sum(target * np.log(_clip_probability(output)), axis=1)
 
-    def per_sample_from_logits(self, logits, target, output=None, lse=None):
-        # lse: logsumexp of each row when the softmax has it (Softmax.log_normalizer)
-        if lse is None:
-            rows = self._rows
-            j = rows.argmax(logits)
-            zmax = rows.at(logits, j, "zmax")
-            if output is None:
-                t = self._buffer("t", logits)
-                np.subtract(logits, zmax[:, None], out=t)
-                np.exp(t, out=t)
-                lse = np.log(rows.sum(t))
-                lse += zmax
-            else:
-                # logsumexp(z) = z_j - log a_j for any j; at the largest output a_j >= 1/k,
-                # so its log is exact, and no second exp pass over the logits is needed.
-                lse = rows.at(output, j, "amax")
-                np.log(lse, out=lse)
-                np.subtract(zmax, lse, out=lse)
+    def per_sample_from_logits(self, logits, target, output=None):
+        rows = self._rows
+        j = rows.argmax(logits)
+        zmax = rows.at(logits, j, "zmax")
+        if output is None:
+            t = self._buffer("t", logits)
+            np.subtract(logits, zmax[:, None], out=t)
+            np.exp(t, out=t)
+            lse = np.log(rows.sum(t))
+            lse += zmax
+        else:
+            # logsumexp(z) = z_j - log a_j for any j; at the largest output a_j >= 1/k,
+            # so its log is exact, and no second exp pass over the logits is needed.
+            lse = rows.at(output, j, "amax")
+            np.log(lse, out=lse)
+            np.subtract(zmax, lse, out=lse)
         return np.subtract(lse, np.einsum("ij,ij->i", target, logits))
 
     def gradient(self, output, target, *, sample_weight=None, out=None):
         m = output.shape[0]
+        if self.from_logits:  # dJ/dz = softmax(z) - y, with the row maximum subtracted
+            a = self._buffer("p", output)
+            np.subtract(output, output.max(axis=1, keepdims=True), out=a)
+            np.exp(a, out=a)
+            a /= a.sum(axis=1, keepdims=True)
+            return self.fused_delta(a, target, sample_weight=sample_weight, out=out)
         grad = -target / _clip_probability(output)
         if sample_weight is not None:
             grad *= sample_weight[:, None]
@@ -283,6 +312,21 @@ class CategoricalCrossentropy(Loss):
             return grad
         np.copyto(out, grad, casting="same_kind")
         return out
+
+
+class SparseCategoricalCrossentropy(CategoricalCrossentropy):
+    """Keras's name for categorical cross-entropy on integer class labels ``(m,)``.
+
+    The same cost as :class:`CategoricalCrossentropy` (which also takes labels).
+    """
+
+    name = "sparse_categorical_crossentropy"
+
+
+def _check_from_logits(value: Any) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise LayerkitTypeError(f"from_logits must be True or False; received {value!r}")
+    return bool(value)
 
 
 def _clip_probability(output: np.ndarray) -> np.ndarray:
@@ -303,6 +347,7 @@ _LOSSES: dict[str, type[Loss]] = {
     "categorical_crossentropy": CategoricalCrossentropy,
     "cce": CategoricalCrossentropy,
     "crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
 }
 
 
@@ -323,6 +368,6 @@ def get_loss(spec: str | Loss) -> Loss:
         return spec
     if isinstance(spec, str) and spec.lower() in _LOSSES:
         return _LOSSES[spec.lower()]()
-    raise ValueError(
+    raise LayerkitValueError(
         f"loss must be one of {available_losses()} or a Loss instance; received {spec!r}"
     )

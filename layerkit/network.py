@@ -10,14 +10,18 @@ The network builds its layers, runs them forward and backward, and computes the 
 left out. Because the data term is an average and the penalty is not, ``lambda`` keeps its
 meaning whatever the batch size: the gradient of a weight is ``delta a + lambda W``.
 
-It knows nothing about optimisers: training lives in :mod:`layerkit.training`.
+It knows nothing about optimisers: training lives in :mod:`layerkit.training`. A training
+loop talks to it through :meth:`Network.run`, :meth:`Network.compute_gradients`,
+:meth:`Network.data_cost`, :meth:`Network.variables` and :meth:`Network.penalty_scope`,
+which take arrays already checked (by :meth:`Network.prepare_inputs` and
+:meth:`Network.prepare_targets`).
 """
 
 from __future__ import annotations
 
-import inspect
-import math
+import contextlib
 import numbers
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -32,10 +36,9 @@ from ._validation import (
     check_n_samples,
     check_positive_int,
     check_real,
+    check_sample_weight,
 )
-from .layers.activation import Activation
 from .layers.base import Layer
-from .layers.dense import Dense
 from .layers.input import Input
 from .losses import Loss, get_loss
 
@@ -44,6 +47,9 @@ __all__ = ["Network"]
 _DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
 # Rows per forward chunk in predict(): about 4 M elements per workspace, whatever the width.
 _PREDICT_ELEMENTS = 1 << 22
+# A diverging or overflowing model yields inf and NaN, which the callers report once
+# (predict checks its inputs, train() its costs): NumPy's warnings would only repeat it.
+_QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ignore"}
 
 
 class Network:
@@ -55,8 +61,9 @@ class Network:
         ``layers[0]`` must be an :class:`~layerkit.Input`. Each layer learns its input width
         from the one before it when the network is built (here, in the constructor).
     loss : str or Loss, default "categorical_crossentropy"
-        See :mod:`layerkit.losses`. A softmax output with categorical cross-entropy, or a
-        sigmoid output with binary cross-entropy, uses the fused output error ``a - y``.
+        See :mod:`layerkit.losses`. Categorical cross-entropy needs a softmax output and
+        binary cross-entropy a sigmoid output (the network then uses the fused output error
+        ``a - y``), unless the loss is given ``from_logits=True`` and the output is linear.
     penalty : float, default 0.0
         L2 strength ``lambda >= 0`` applied to every layer's weights (never biases) unless a
         layer sets its own (``Dense(..., penalty=...)``).
@@ -75,6 +82,16 @@ class Network:
     rng : numpy.random.Generator
     history : History or None
         Set by ``train()``.
+    optimizer : Optimizer or None
+        The optimiser of the last ``train()``, with its state.
+    metadata : dict
+        Free JSON-serialisable information saved with the model (the command line records
+        the data set and its preprocessing here).
+
+    Notes
+    -----
+    ``predict``, ``evaluate``, ``forward``, ``loss`` and ``backprop`` may be called from
+    several threads on one network: they take turns (the layers' workspaces are shared).
 
     Examples
     --------
@@ -111,75 +128,79 @@ class Network:
         self.rng = np.random.default_rng(self.seed)
         self.history: Any = None
         self.optimizer: Any = None
+        self.metadata: dict[str, Any] = {}
         self.stop_training = False
-        self._last_output: np.ndarray | None = None
         self._penalty_override: float | None = None
         self._penalty_enabled = True
-        self._fusing = False  # train() installed fused updates (Layer._fused_updates)
-        self._build()
+        self._lock = threading.RLock()
         try:
+            self._build()
             self._check_output_for_loss()
         except Exception:
-            self._unbuild()  # the user's layers stay reusable after a refused constructor
+            for layer in self.layers[1:]:
+                layer.detach()  # the user's layers stay reusable after a refused constructor
+            self.layers[0].owner = None
             raise
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
         shape = self.layers[0].output_shape
-        built: list[Layer] = []
-        try:
-            for previous, layer in zip(self.layers, self.layers[1:], strict=False):
-                try:
-                    layer._setup(shape, rng=self.rng, dtype=self.dtype)
-                except (ValueError, TypeError) as exc:
-                    raise type(exc)(
-                        f"cannot build layer {layer.name!r} ({type(layer).__name__}) on the output "
-                        f"of layer {previous.name!r} (shape {shape}): {exc}"
-                    ) from exc
-                built.append(layer)
-                shape = layer.output_shape
-        except Exception:
-            _unbuild(built)  # leave the user's layers as they came
-            raise
-        trainable = [i for i, layer in enumerate(self.layers) if layer.params]
-        first = trainable[0] if trainable else len(self.layers)
-        for i, layer in enumerate(self.layers):
-            layer.needs_input_grad = i > first
-            layer._network_name = self.name  # marks the layer as owned
-        self._first_trainable = first
+        self.layers[0].owner = self.name
+        for previous, layer in zip(self.layers, self.layers[1:], strict=False):
+            try:
+                layer.attach(shape, rng=self.rng, dtype=self.dtype)
+            except (ValueError, TypeError) as exc:
+                raise _relabel(
+                    exc,
+                    f"cannot build layer {layer.name!r} ({type(layer).__name__}) on the output "
+                    f"of layer {previous.name!r} (shape {shape}): {exc}",
+                ) from exc
+            layer.owner = self.name
+            _check_forward_shape(layer, shape, self.dtype)
+            shape = layer.output_shape
+        self._plan_backward()
         last = self.layers[-1]
-        activation = getattr(last, "activation", None)
+        activation = getattr(getattr(last, "activation", None), "name", None)
         self._fused = (
-            isinstance(last, Dense | Activation)
+            not self.loss_fn.from_logits
             and activation is not None
-            and activation.name == self.loss_fn.fused_activation
+            and activation == self.loss_fn.fused_activation
+            and hasattr(last, "backward_preactivation")
         )
-
-    def _unbuild(self) -> None:
-        _unbuild(self.layers[1:])
-        for layer in self.layers:
-            layer.__dict__.pop("_network_name", None)
 
     def _check_output_for_loss(self) -> None:
         last = self.layers[-1]
         activation = getattr(getattr(last, "activation", None), "name", None)
-        loss = self.loss_fn.name
+        loss = self.loss_fn
         if len(self.output_shape) != 1:
             raise LayerkitValueError(
-                f"the last layer {last.name!r} must output flat vectors for loss {loss!r}; "
+                f"the last layer {last.name!r} must output flat vectors for loss {loss.name!r}; "
                 f"its output shape is {self.output_shape}"
             )
-        if loss == "binary_crossentropy" and activation == "softmax":
+        if loss.fused_activation == "softmax" and self.output_shape[0] < 2:
             raise LayerkitValueError(
-                f"binary_crossentropy needs independent sigmoid outputs, but the last layer "
-                f"{last.name!r} uses softmax; use loss='categorical_crossentropy' with softmax, "
-                "or activation='sigmoid' with binary_crossentropy"
-            )
-        if loss == "categorical_crossentropy" and self.output_shape[0] < 2:
-            raise LayerkitValueError(
-                f"categorical_crossentropy needs at least 2 output units; the last layer "
+                f"{loss.name} needs at least 2 output units; the last layer "
                 f"{last.name!r} has {self.output_shape[0]} (for two classes use one sigmoid "
                 "unit with binary_crossentropy)"
+            )
+        needed = loss.fused_activation
+        if needed is None:
+            return
+        if loss.from_logits:
+            if activation not in (None, "identity"):
+                raise LayerkitValueError(
+                    f"{loss.name} with from_logits=True expects raw scores, but the last layer "
+                    f"{last.name!r} applies {activation!r}; remove the output activation "
+                    f"(Dense(k)) or use from_logits=False with a {needed} output"
+                )
+            return
+        if activation != needed:
+            where = f"uses activation {activation!r}" if activation else "has no activation"
+            raise LayerkitValueError(
+                f"{loss.name} expects {needed} probabilities, but the last layer "
+                f"{last.name!r} ({type(last).__name__}) {where}; use activation={needed!r} "
+                f"on the last layer, or a linear output with "
+                f"loss=lk.losses.{type(loss).__name__}(from_logits=True)"
             )
 
     # ------------------------------------------------------------------ properties
@@ -195,40 +216,111 @@ class Network:
 
     @property
     def n_params(self) -> int:
-        """Number of trainable scalars."""
+        """Number of parameter scalars (frozen ones included, state excluded)."""
         return sum(layer.n_params for layer in self.layers)
+
+    @property
+    def n_trainable_params(self) -> int:
+        """Number of parameter scalars that training may change."""
+        return sum(layer.n_params for layer in self.layers if layer.trainable)
+
+    @property
+    def n_state(self) -> int:
+        """Number of non-trainable state scalars (running statistics)."""
+        return sum(layer.n_state for layer in self.layers)
 
     @property
     def is_classifier(self) -> bool:
         """Whether the loss is a classification cost (accuracy is then meaningful)."""
         return self.loss_fn.is_classification
 
-    def parameters(self) -> Iterator[tuple[Layer, str, np.ndarray]]:
-        """Yield ``(layer, key, array)`` for every trainable array, in layer order."""
+    @property
+    def fused_output_error(self) -> bool:
+        """Whether backpropagation starts from ``dJ/dz = a - y`` at the output layer
+        (softmax with categorical or sigmoid with binary cross-entropy)."""
+        return self._fused
+
+    def parameters(
+        self, *, trainable_only: bool = False
+    ) -> Iterator[tuple[Layer, str, np.ndarray]]:
+        """Yield ``(layer, key, array)`` for every parameter array, in layer order.
+
+        ``trainable_only=True`` leaves out the parameters of frozen layers.
+        """
         for layer in self.layers:
+            if trainable_only and not layer.trainable:
+                continue
             for key, value in layer.params.items():
                 yield layer, key, value
 
+    def states(self) -> Iterator[tuple[Layer, str, np.ndarray]]:
+        """Yield ``(layer, key, array)`` for every non-trainable state array, in layer order."""
+        for layer in self.layers:
+            for key, value in layer.state.items():
+                yield layer, key, value
+
+    def variables(self) -> list[np.ndarray]:
+        """Every array that defines the model's function: each layer's parameters, then its
+        state, layer by layer (the order of :meth:`get_weights`). The arrays themselves,
+        not copies: a training loop snapshots and restores them in place."""
+        out: list[np.ndarray] = []
+        for layer in self.layers:
+            out.extend(layer.params.values())
+            out.extend(layer.state.values())
+        return out
+
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of every parameter array, in :meth:`parameters` order."""
-        return [value.copy() for _, _, value in self.parameters()]
+        """Copies of every parameter and state array (see :meth:`variables`)."""
+        return [value.copy() for value in self.variables()]
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        """Copy ``weights`` (as from :meth:`get_weights`) into the parameters in place."""
-        targets = list(self.parameters())
+        """Copy ``weights`` (as from :meth:`get_weights`) into the model in place.
+
+        Every array is checked (count, shape, finiteness) before any is copied.
+        """
+        targets = self.variables()
+        names = [
+            f"{layer.name}.{key}" for layer in self.layers for key in (*layer.params, *layer.state)
+        ]
+        if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence):
+            raise LayerkitTypeError(
+                f"weights must be a list of arrays (as get_weights returns); received "
+                f"{type(weights).__name__}"
+            )
         if len(weights) != len(targets):
             raise LayerkitValueError(
-                f"weights must hold {len(targets)} arrays (one per parameter); received {len(weights)}"
+                f"weights must hold {len(targets)} arrays (one per parameter and state "
+                f"array); received {len(weights)}"
             )
-        for (layer, key, value), new in zip(targets, weights, strict=True):
+        checked = []
+        for name, value, new in zip(names, targets, weights, strict=True):
             new = np.asarray(new)
             if new.shape != value.shape:
                 raise LayerkitValueError(
-                    f"weights for {layer.name}.{key} must have shape {value.shape}; "
-                    f"received {new.shape}"
+                    f"weights for {name} must have shape {value.shape}; received {new.shape}"
                 )
-        for (_, _, value), new in zip(targets, weights, strict=True):
-            np.copyto(value, new, casting="same_kind")
+            checked.append(cast_checked(new, self.dtype, f"weights for {name}"))
+        for value, new in zip(targets, checked, strict=True):
+            np.copyto(value, new)
+
+    # ------------------------------------------------------------------ checks
+    def prepare_inputs(self, X: Any, argument: str = "X") -> np.ndarray:
+        """``X`` checked against the input shape and cast to the network's dtype."""
+        x = check_features(X, self.input_shape, argument=argument, layer=self.layers[0].name)
+        return cast_checked(x, self.dtype, argument)
+
+    def prepare_targets(self, y: Any, argument: str = "y") -> np.ndarray:
+        """``y`` checked by the loss and returned as ``(n, k)`` rows of the network's dtype."""
+        return self.loss_fn.prepare_targets(y, self.output_shape[0], self.dtype, argument=argument)
+
+    def _check_Xy(
+        self, X: Any, y: Any, sample_weight: Any = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        x = self.prepare_inputs(X)
+        target = self.prepare_targets(y)
+        check_n_samples(x, target, "X", "y")
+        weight = None if sample_weight is None else check_sample_weight(sample_weight, len(x))
+        return x, target, weight
 
     # ------------------------------------------------------------------ forward / backward
     def forward(self, X: Any, training: bool = False) -> np.ndarray:
@@ -237,27 +329,88 @@ class Network:
         The returned array belongs to the last layer's workspace: copy it to keep it
         beyond the next call (or use :meth:`predict`, which returns a fresh array).
         """
-        return self._forward(self._check_X(X), training)
+        x = self.prepare_inputs(X)
+        with self._lock, np.errstate(**_QUIET):
+            return self.run(x, training)
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def __call__(self, X: Any, training: bool = False) -> np.ndarray:
+        """``net(X)`` is :meth:`forward` (Keras's and PyTorch's habit)."""
+        return self.forward(X, training=training)
+
+    def run(self, x: np.ndarray, training: bool) -> np.ndarray:
+        """Forward pass of an array already checked and cast (for training loops)."""
         for layer in self.layers[1:]:
             x = layer.forward(x, training=training)
         return x
 
-    def backward(self, delta: np.ndarray, *, fused: bool = False) -> None:
-        """Propagate ``delta`` from the output back to the first layer with parameters.
+    def backward(self, delta: np.ndarray, *, preactivation: bool = False) -> None:
+        """Propagate ``delta`` from the output back to the first layer that needs it.
 
         ``delta`` is ``dJ/da`` of the output, or ``dJ/dz`` of its pre-activation when
-        ``fused`` (softmax or sigmoid output with its cross-entropy). Fills ``grads``.
+        ``preactivation`` (the fused error of :attr:`fused_output_error`). Each layer writes
+        its ``grads``; the shapes of ``dJ/dx`` and of every gradient are checked and a
+        wrong one is reported with the layer's name.
         """
+        first = self._plan_backward()
         last = len(self.layers) - 1
-        for i in range(last, self._first_trainable - 1, -1):
+        for i in range(last, first - 1, -1):
             layer = self.layers[i]
-            if i == last and fused:
-                delta = layer._backward_preactivation(delta)
+            if i == last and preactivation:
+                delta_in = layer.backward_preactivation(delta)  # type: ignore[attr-defined]
             else:
-                delta = layer.backward(delta)
+                delta_in = layer.backward(delta)
+            _check_backward(layer, delta_in, delta)
+            delta = delta_in
 
+    def _plan_backward(self) -> int:
+        """Index of the first layer the backward pass visits; sets ``needs_input_grad``.
+
+        Layers before the first trainable layer with parameters have nothing to learn and
+        nothing after them needs ``dJ/dx``, so backward stops there.
+        """
+        trainable = [i for i, layer in enumerate(self.layers) if layer.params and layer.trainable]
+        first = trainable[0] if trainable else len(self.layers)
+        for i, layer in enumerate(self.layers):
+            layer.needs_input_grad = i > first
+        return first
+
+    def compute_gradients(
+        self,
+        x: np.ndarray,
+        target: np.ndarray,
+        weight: np.ndarray | None = None,
+        *,
+        training: bool = True,
+    ) -> tuple[float, np.ndarray]:
+        """Fill every trainable layer's ``grads`` with ``dJ/dtheta``; return ``(J, output)``.
+
+        For training loops: ``x``, ``target`` and ``weight`` come from
+        :meth:`prepare_inputs`, :meth:`prepare_targets` and the sample-weight check. The
+        gradient includes the penalty term ``lambda W`` of every penalised weight; the
+        output is the last layer's workspace (valid until the next forward pass).
+        """
+        output = self.run(x, training)
+        cost = self.data_cost(output, target, weight)
+        buffer = self.layers[-1]._workspace("loss_delta", output.shape)
+        if self._fused:
+            delta = self.loss_fn.fused_delta(output, target, sample_weight=weight, out=buffer)
+        else:
+            delta = self.loss_fn.gradient(output, target, sample_weight=weight, out=buffer)
+        self.backward(delta, preactivation=self._fused)
+        return cost + self._add_penalty_gradient(), output
+
+    def data_cost(
+        self, output: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None
+    ) -> float:
+        """``(1/m) sum_i w_i c(a_i, y_i)`` for the output of the last :meth:`run`.
+
+        With a fused output the cost is computed from the logits ``z`` (exact for any
+        magnitude).
+        """
+        logits = self.layers[-1].preactivation if self._fused else None  # type: ignore[attr-defined]
+        return self.loss_fn.value(output, target, logits=logits, sample_weight=weight)
+
+    # ------------------------------------------------------------------ public evaluation
     def predict(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
         """Network output for ``X`` in inference mode (dropout off), as a new array.
 
@@ -275,34 +428,33 @@ class Network:
         width = max(int(np.prod(layer.output_shape)) for layer in self.layers[1:])
         chunk = batch_size or max(256, _PREDICT_ELEMENTS // width)
         out = np.empty((n, *self.output_shape), dtype=self.dtype)
-        first = self.layers[1]
-        # only Dense's own forward records the column (a subclass may transform x first)
-        watch = type(first).forward is Dense.forward
-        try:
-            if watch:
-                first._watch_input = True
+        with self._lock, np.errstate(**_QUIET):
             for start in range(0, n, chunk):
                 # Chunk by chunk: a memmap larger than memory is never loaded whole.
                 xb = cast_checked(X[start : start + chunk], self.dtype, "X")
-                # a NaN or inf in xb is reported below, not as NumPy's warning
-                with np.errstate(invalid="ignore"):
-                    out[start : start + len(xb)] = self._forward(xb, training=False)
-                if watch and math.isfinite(first._z0_total):
-                    continue  # every value of xb was finite (see Dense.forward)
                 check_finite(xb, "X")
-        finally:
-            if watch:
-                first._watch_input = False
+                out[start : start + len(xb)] = self.run(xb, training=False)
         return out
 
+    def predict_proba(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
+        """Class probabilities (scikit-learn's name): :meth:`predict` of a softmax or
+        sigmoid output; for ``from_logits`` losses, the probabilities of the logits."""
+        out = self.predict(X, batch_size=batch_size)
+        if not self.loss_fn.from_logits:
+            return out
+        if self.output_shape[0] == 1 or self.loss_fn.fused_activation == "sigmoid":
+            return 1.0 / (1.0 + np.exp(-out))
+        out = np.exp(out - out.max(axis=1, keepdims=True))
+        return out / out.sum(axis=1, keepdims=True)
+
     def predict_classes(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
-        """Predicted class labels: argmax of the outputs, or ``output > 0.5`` for one unit."""
+        """Predicted class labels: argmax of the outputs, or ``output > threshold`` for one
+        unit (0.5 for probabilities, 0 for logits)."""
         proba = self.predict(X, batch_size=batch_size)
         if proba.shape[1] == 1:
-            return (proba[:, 0] > 0.5).astype(np.int64)
+            return (proba[:, 0] > self.loss_fn.decision_threshold).astype(np.int64)
         return np.argmax(proba, axis=1)
 
-    # ------------------------------------------------------------------ the objective
     def loss(
         self,
         X: Any,
@@ -318,12 +470,14 @@ class Network:
         X, y : array_like
             Inputs and targets (class labels or one-hot rows for cross-entropy).
         training : bool, default False
-            Run layers in training mode (dropout active).
+            Run layers in training mode (dropout active). State (running statistics) is
+            left as it was.
         sample_weight : array_like of shape (n_samples,), optional
         """
         x, target, weight = self._check_Xy(X, y, sample_weight)
-        output = self._forward(x, training)
-        return self._data_cost(output, target, weight) + self.penalty_value()
+        with self._lock, np.errstate(**_QUIET), self.state_preserved():
+            output = self.run(x, training)
+            return self.data_cost(output, target, weight) + self.penalty_value()
 
     def backprop(
         self,
@@ -333,54 +487,34 @@ class Network:
         training: bool = False,
         sample_weight: Any = None,
     ) -> float:
-        """Fill every layer's ``grads`` with ``dJ/dtheta`` and return ``J``.
+        """Fill every trainable layer's ``grads`` with ``dJ/dtheta`` and return ``J``.
 
         Same arguments and value as :meth:`loss`; the gradient includes the penalty
-        term ``lambda W`` for weights.
+        term ``lambda W`` for weights. State is left as it was.
         """
         x, target, weight = self._check_Xy(X, y, sample_weight)
-        return self._backprop(x, target, weight, training)
+        with self._lock, np.errstate(**_QUIET), self.state_preserved():
+            return self.compute_gradients(x, target, weight, training=training)[0]
 
-    def _backprop(
-        self, x: np.ndarray, target: np.ndarray, weight: np.ndarray | None, training: bool
-    ) -> float:
-        output = self._last_output = self._forward(x, training)
-        cost = self._data_cost(output, target, weight)
-        if self._fusing:
-            # the penalty of the weights that backward is about to update (fused updates)
-            cost += self._penalty_sum(fused_only=True)
-        last = self.layers[-1]
-        if self._fused:
-            delta = self.loss_fn.fused_delta(
-                output,
-                target,
-                sample_weight=weight,
-                out=last._workspace("loss_delta", output.shape),
-            )
-        else:
-            delta = self.loss_fn.gradient(
-                output,
-                target,
-                sample_weight=weight,
-                out=last._workspace("loss_delta", output.shape),
-            )
-        self.backward(delta, fused=self._fused)
-        return cost + self._add_penalty_gradient()
+    @contextlib.contextmanager
+    def state_preserved(self) -> Iterator[None]:
+        """Within this block, forward passes leave the layers' state as it was.
 
-    def _data_cost(
-        self, output: np.ndarray, target: np.ndarray, weight: np.ndarray | None
-    ) -> float:
-        if not self._fused:
-            return self.loss_fn.value(output, target, sample_weight=weight)
-        last = self.layers[-1]
-        logits = last._z
-        normalizer = getattr(last.activation, "log_normalizer", None)
-        lse = None
-        if normalizer is not None and _accepts_lse(self.loss_fn):
-            lse = normalizer(logits)
-        return self.loss_fn.value(output, target, logits=logits, sample_weight=weight, lse=lse)
+        Trial forwards (grow-and-slash's line search, gradient checks, ``loss`` and
+        ``backprop``) run in it, so that only real training steps move running statistics.
+        """
+        if not self.n_state:
+            yield
+            return
+        saved = [value.copy() for _, _, value in self.states()]
+        try:
+            yield
+        finally:
+            for (_, _, value), old in zip(self.states(), saved, strict=True):
+                np.copyto(value, old)
 
-    # ------------------------------------------------------------------ training
+    # ------------------------------------------------------------------ facades
+
     def train(
         self,
         X: Any,
@@ -485,32 +619,35 @@ class Network:
             Also kept as ``self.history``. Training again continues from the current
             weights and optimiser state.
         """
+        from . import io
         from .training import train
 
-        return train(
-            self,
-            X,
-            y,
-            X_val,
-            y_val,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            optimizer=optimizer,
-            schedule=schedule,
-            penalty=penalty,
-            early_stopping=early_stopping,
-            validation_split=validation_split,
-            sample_weight=sample_weight,
-            class_weight=class_weight,
-            shuffle=shuffle,
-            verbose=verbose,
-            callbacks=callbacks,
-            on_divergence=on_divergence,
-            checkpoint=checkpoint,
-            checkpoint_every=checkpoint_every,
-            resume=resume,
-        )
+        with self._lock:
+            return train(
+                self,
+                X,
+                y,
+                X_val,
+                y_val,
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                optimizer=optimizer,
+                schedule=schedule,
+                penalty=penalty,
+                early_stopping=early_stopping,
+                validation_split=validation_split,
+                sample_weight=sample_weight,
+                class_weight=class_weight,
+                shuffle=shuffle,
+                verbose=verbose,
+                callbacks=callbacks,
+                on_divergence=on_divergence,
+                checkpoint=checkpoint,
+                checkpoint_every=checkpoint_every,
+                resume=resume,
+                checkpoint_files=io,
+            )
 
     def evaluate(self, X: Any, y: Any, *, sample_weight: Any = None) -> Any:
         """Objective (data cost + penalty) and accuracy on ``(X, y)``, in inference mode.
@@ -522,90 +659,84 @@ class Network:
             targets: with a cross-entropy loss, or one-hot rows under ``mse`` or
             ``sum_of_squares`` (as seed 001 trains); otherwise it is ``None``.
         """
-        from .training import Evaluation, _prepare, evaluate_data
+        from .training import evaluate
 
-        data = _prepare(self, X, y, sample_weight, None, "X", "y")
-        return Evaluation(*evaluate_data(self, data))
+        with self._lock:
+            return evaluate(self, X, y, sample_weight=sample_weight)
 
-    def save(self, path: Any) -> Any:
+    def save(self, path: Any, **options: Any) -> Any:
         """Write the network to one ``.npz`` file; see :func:`layerkit.save`."""
         from .io import save
 
-        return save(self, path)
+        return save(self, path, **options)
 
     # ------------------------------------------------------------------ L2 penalty
-    def _penalty_terms(self) -> Iterator[tuple[Layer, str, float]]:
-        if not self._penalty_enabled:
-            return
-        default = self.penalty if self._penalty_override is None else self._penalty_override
-        for layer in self.layers:
-            own = getattr(layer, "penalty", None)
-            lam = default if own is None else own
-            if lam:
-                for key in layer.penalized_params:
-                    yield layer, key, lam
+    def penalty_for(self, layer: Layer, key: str) -> float:
+        """The L2 strength ``lambda`` in force for ``layer.params[key]`` (0 if none).
 
-    def _penalty_for(self, layer: Layer, key: str) -> float:
-        """The L2 strength in force for ``layer.params[key]`` (0 if not penalised)."""
-        if not self._penalty_enabled or key not in layer._penalized:
+        The one place where the penalty is resolved: a layer's own ``penalty`` wins, then
+        the one of the current :meth:`penalty_scope`, then the network's.
+        """
+        if not self._penalty_enabled or key not in layer.penalized_params:
             return 0.0
         own = getattr(layer, "penalty", None)
         if own is not None:
-            return own
+            return float(own)
         return self.penalty if self._penalty_override is None else self._penalty_override
+
+    @contextlib.contextmanager
+    def penalty_scope(
+        self, override: float | None = None, *, enabled: bool = True
+    ) -> Iterator[None]:
+        """Within this block, ``override`` replaces the network's ``penalty`` (layers with
+        their own keep it), or ``enabled=False`` switches every penalty off (``gradcheck``
+        checks the data term alone)."""
+        previous = self._penalty_override, self._penalty_enabled
+        self._penalty_override, self._penalty_enabled = override, enabled
+        try:
+            yield
+        finally:
+            self._penalty_override, self._penalty_enabled = previous
+
+    def _penalties(self) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
+        for layer in self.layers:
+            for key in layer.penalized_params:
+                lam = self.penalty_for(layer, key)
+                if lam:
+                    yield layer.params[key], layer.grads[key], lam
 
     def penalty_value(self) -> float:
         """``sum_l (lambda_l / 2) ||W_l||^2`` over penalised weights (biases excluded)."""
-        return self._penalty_sum()
-
-    def _penalty_sum(self, fused_only: bool = False) -> float:
-        """The penalty over all weights, or only over those whose update is fused into
-        their gradient product."""
         total = 0.0
-        for layer, key, lam in self._penalty_terms():
-            if not fused_only or key in layer._fused_updates:
-                w = layer.params[key].ravel()
-                total += 0.5 * lam * float(np.dot(w, w))
-        return total
-
-    def _add_penalty_gradient(self) -> float:
-        """Add ``lambda W`` to each penalised gradient; return the penalty value.
-
-        Weights with a fused update are left out: their update included ``lambda W``.
-        """
-        total = 0.0
-        for layer, key, lam in self._penalty_terms():
-            if key in layer._fused_updates:
-                continue
-            w = layer.params[key]
-            scratch = layer._workspace(f"penalty_{key}", w.shape)
-            np.multiply(w, lam, out=scratch)
-            layer.grads[key] += scratch
+        for w, _, lam in self._penalties():
             flat = w.ravel()
             total += 0.5 * lam * float(np.dot(flat, flat))
         return total
 
-    # ------------------------------------------------------------------ checks
-    def _check_X(self, X: Any, argument: str = "X") -> np.ndarray:
-        x = check_features(X, self.input_shape, argument=argument, layer=self.layers[0].name)
-        return cast_checked(x, self.dtype, argument)
-
-    def _check_Xy(
-        self, X: Any, y: Any, sample_weight: Any = None, *, x_name: str = "X", y_name: str = "y"
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        x = self._check_X(X, x_name)
-        target = self.loss_fn.prepare_targets(y, self.output_shape[0], self.dtype, argument=y_name)
-        check_n_samples(x, target, x_name, y_name)
-        weight = None
-        if sample_weight is not None:
-            weight = _check_sample_weight(sample_weight, len(x))
-        return x, target, weight
+    def _add_penalty_gradient(self) -> float:
+        """Add ``lambda W`` to each penalised gradient of a trainable layer; return the
+        penalty value."""
+        total = 0.0
+        for layer in self.layers:
+            for key in layer.penalized_params:
+                lam = self.penalty_for(layer, key)
+                if not lam:
+                    continue
+                w = layer.params[key]
+                if layer.trainable:
+                    scratch = layer._workspace(f"penalty_{key}", w.shape)
+                    np.multiply(w, lam, out=scratch)
+                    layer.grads[key] += scratch
+                flat = w.ravel()
+                total += 0.5 * lam * float(np.dot(flat, flat))
+        return total
 
     # ------------------------------------------------------------------ misc
-    def _set_dtype(self, dtype: Any) -> None:
+    def cast(self, dtype: Any) -> None:
+        """Convert every layer to ``dtype`` (``"float32"`` or ``"float64"``) in place."""
         self.dtype = _check_dtype(dtype)
         for layer in self.layers:
-            layer._set_dtype(self.dtype)
+            layer.cast(self.dtype)
         self.loss_fn._scratch.clear()
 
     def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:
@@ -613,18 +744,15 @@ class Network:
         rows = [("Layer (type)", "Output shape", "Params")]
         for layer in self.layers:
             kind = type(layer).__name__
-            activation = getattr(layer, "activation", None)
-            if (
-                isinstance(layer, Dense)
-                and activation is not None
-                and activation.name != "identity"
-            ):
-                kind += f", {activation.name}"
-            elif isinstance(layer, Activation):
-                kind += f", {layer.activation.name}"
-            rows.append(
-                (f"{layer.name} ({kind})", str((None, *layer.output_shape)), f"{layer.n_params:,}")
-            )
+            activation = getattr(getattr(layer, "activation", None), "name", None)
+            if activation not in (None, "identity"):
+                kind += f", {activation}"
+            if not layer.trainable:
+                kind += ", frozen"
+            count = f"{layer.n_params:,}"
+            if layer.n_state:
+                count += f" + {layer.n_state:,}"
+            rows.append((f"{layer.name} ({kind})", str((None, *layer.output_shape)), count))
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         line = "-" * (sum(widths) + 6)
 
@@ -632,6 +760,11 @@ class Network:
             return f"{r[0]:<{widths[0]}}   {r[1]:<{widths[1]}}   {r[2]:>{widths[2]}}"
 
         penalty = f", penalty={self.penalty:g}" if self.penalty else ""
+        counts = [f"Total params: {self.n_params + self.n_state:,}"]
+        counts.append(f"Trainable params: {self.n_trainable_params:,}")
+        counts.append(
+            f"Non-trainable params: {self.n_params - self.n_trainable_params + self.n_state:,}"
+        )
         text = "\n".join(
             [
                 f'Network "{self.name}"',
@@ -640,7 +773,7 @@ class Network:
                 "=" * len(line),
                 *(fmt(r) for r in rows[1:]),
                 "=" * len(line),
-                f"Total params: {self.n_params:,}",
+                *counts,
                 f"Loss: {self.loss_fn.name}{' (fused output error a - y)' if self._fused else ''}"
                 f"{penalty}; dtype: {self.dtype}; seed: {self.seed}",
             ]
@@ -649,33 +782,69 @@ class Network:
             print_fn(text)
         return text
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_lock"]  # locks cannot be pickled or copied; each copy gets its own
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Network([{inner}], loss={self.loss_fn.name!r}, dtype={self.dtype})"
 
 
-_LSE_LOSSES: dict[type, bool] = {}
+def _relabel(exc: Exception, message: str) -> Exception:
+    """``exc``'s kind (value or type error) as a layerkit error with ``message``."""
+    cls = LayerkitTypeError if isinstance(exc, TypeError) else LayerkitValueError
+    return cls(message)
 
 
-def _accepts_lse(loss: Loss) -> bool:
-    """Whether the loss's ``per_sample_from_logits`` takes ``lse`` (a user's loss written
-    to the three-argument form does not)."""
-    cls = type(loss)
-    known = _LSE_LOSSES.get(cls)
-    if known is None:
-        params = inspect.signature(cls.per_sample_from_logits).parameters
-        known = _LSE_LOSSES[cls] = "lse" in params
-    return known
+def _check_forward_shape(layer: Layer, input_shape: tuple[int, ...], dtype: np.dtype) -> None:
+    """Run ``layer`` on a small batch of zeros and compare with ``compute_output_shape``."""
+    x = np.zeros((2, *input_shape), dtype=dtype)
+    try:
+        with np.errstate(**_QUIET):
+            y = layer.forward(x, training=False)
+    except (ValueError, TypeError, IndexError, AttributeError) as exc:
+        raise _relabel(
+            exc if isinstance(exc, TypeError) else ValueError(),
+            f"layer {layer.name!r} ({type(layer).__name__}) failed on a batch of shape "
+            f"{x.shape}: {type(exc).__name__}: {exc}",
+        ) from exc
+    expected = (2, *layer.output_shape)
+    if not isinstance(y, np.ndarray) or y.shape != expected:
+        got = y.shape if isinstance(y, np.ndarray) else type(y).__name__
+        raise LayerkitValueError(
+            f"layer {layer.name!r} ({type(layer).__name__}) returned output of shape {got} "
+            f"for an input of shape {x.shape}, but compute_output_shape({input_shape}) says "
+            f"{layer.output_shape}; override compute_output_shape to return the shape of "
+            "one output sample"
+        )
+    layer.release_workspaces()
 
 
-def _unbuild(layers: Sequence[Layer]) -> None:
-    for layer in layers:
-        layer.params.clear()
-        layer.grads.clear()
-        layer._penalized.clear()
-        layer._release_workspaces()
-        layer.built = False
-        layer.input_shape = layer.output_shape = None
+def _check_backward(layer: Layer, dx: Any, grad_out: np.ndarray) -> None:
+    """The shapes a backward pass must produce, reported with the layer's name."""
+    if layer.needs_input_grad:
+        expected = (grad_out.shape[0], *layer.input_shape)  # type: ignore[misc]
+        if not isinstance(dx, np.ndarray) or dx.shape != expected:
+            got = dx.shape if isinstance(dx, np.ndarray) else type(dx).__name__
+            raise LayerkitValueError(
+                f"layer {layer.name!r} ({type(layer).__name__}): backward returned dJ/dx of "
+                f"shape {got}; expected {expected}, the shape of its input batch"
+            )
+    if layer.trainable:
+        for key, value in layer.params.items():
+            grad = layer.grads.get(key)
+            if grad is None or grad.shape != value.shape:
+                got = None if grad is None else grad.shape
+                raise LayerkitValueError(
+                    f"layer {layer.name!r} ({type(layer).__name__}): grads[{key!r}] has shape "
+                    f"{got}; expected {value.shape}, the shape of params[{key!r}]"
+                )
 
 
 def _check_layers(layers: Any) -> list[Layer]:
@@ -710,7 +879,7 @@ def _check_layers(layers: Any) -> list[Layer]:
                 f"layers[{i}] ({layer.name!r}) appears twice; create a new layer for each position"
             )
         seen.add(id(layer))
-        owner = getattr(layer, "_network_name", None)
+        owner = layer.owner
         if owner is not None and i > 0:
             raise LayerkitValueError(
                 f"layer {layer.name!r} already belongs to network {owner!r}; layers cannot be "
@@ -729,19 +898,3 @@ def _check_dtype(dtype: Any) -> np.dtype:
     if resolved not in _DTYPES:
         raise LayerkitValueError(f"dtype must be 'float32' or 'float64'; received dtype={dtype!r}")
     return resolved
-
-
-def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray:
-    from ._validation import as_numeric_array, check_finite
-
-    weight = as_numeric_array(sample_weight, "sample_weight")
-    if weight.shape != (n,):
-        raise LayerkitValueError(
-            f"sample_weight must have shape ({n},), one weight per sample; received shape {weight.shape}"
-        )
-    check_finite(weight, "sample_weight")
-    if weight.min() < 0:
-        raise LayerkitValueError(
-            f"sample_weight must be >= 0; received a minimum of {weight.min()!r}"
-        )
-    return weight.astype(np.float64)

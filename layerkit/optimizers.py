@@ -1,11 +1,5 @@
 """Optimisers: update parameters in place from their gradients.
 
-The step runs NumPy and the BLAS NumPy itself loaded (:mod:`layerkit._blas`): on arrays of
-at least ``_blas.MIN_ELEMENTS`` values, ``y <- beta y + alpha x`` is one pass of BLAS
-``axpby`` and ``y <- y + alpha x`` one of ``axpy`` (several threads) instead of two or three
-NumPy passes; elsewhere, or without that BLAS, the same formulas run in NumPy. SciPy's
-BLAS is never used: it is a second OpenBLAS whose threads would compete with NumPy's.
-
 An optimiser sees only lists of arrays (``params[i]`` and its gradient ``grads[i]``), never
 layers; its state ("slots": velocities, moment estimates) is kept per position and
 allocated on the first step, so a steady-state step allocates nothing.
@@ -21,25 +15,21 @@ Adam       ``m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;``
 
 Subclass :class:`Optimizer` and implement :meth:`update` (one array) to write your own.
 
-**Fused updates.** A weight gradient is a product, ``dJ/dW = x^T delta (+ lambda W)``. SGD
-and momentum are affine in the gradient, so inside ``train()`` they apply their update
-straight from the product's factors with one BLAS ``gemm``
-(``W <- W - eta x^T delta``, after an ``axpy`` for the decay ``W <- W - eta lambda W``;
-with momentum, ``v <- mu v - eta x^T delta`` and then ``W <- W + v``) instead of writing the gradient and making more passes over ``W``
-(:meth:`Optimizer.fused_update`, :mod:`layerkit._blas`). The result is the same update to
-rounding; ``layer.grads["W"]`` of a ``Dense`` layer is then not written during ``train()``
-(``Network.backprop`` always writes it).
+The learning rate belongs to the optimiser: ``optimizer.learning_rate`` is the rate of the
+next step, whoever set it (a schedule at the start of an epoch, a callback, you).
+
+An optimiser keeps state for one list of parameters: once it has stepped one network's
+parameters, it refuses another's (call :meth:`Optimizer.reset` to start afresh).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from . import _blas
 from ._validation import LayerkitValueError, check_real
 
 __all__ = ["SGD", "Adam", "Optimizer", "RMSProp", "available_optimizers", "get_optimizer"]
@@ -72,57 +62,65 @@ class Optimizer:
         self.iterations = 0
         self.slots: list[dict[str, np.ndarray]] = []
         self._scratch: list[np.ndarray] = []
-        # positions whose update a fused_update function applies during backward
-        self._fused: frozenset[int] = frozenset()
+        # (shape, dtype) of each parameter of the list this optimiser steps, and the
+        # identity of its first array: state belongs to one list of parameters
+        self._bound: tuple[Any, ...] | None = None
 
-    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
-        """Update every ``params[i]`` in place from ``grads[i]``."""
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray | None]) -> None:
+        """Update every ``params[i]`` in place from ``grads[i]``.
+
+        ``grads[i] = None`` leaves ``params[i]`` and its slots as they are (a frozen
+        layer's parameter).
+        """
         self._allocate(params)
         self.iterations += 1
-        fused = self._fused
         for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
-            if i not in fused:
+            if grad is not None:
                 self.update(param, grad, self.slots[i], self._scratch[i])
 
     def _allocate(self, params: Sequence[np.ndarray]) -> None:
-        """Slots and scratch arrays, once per parameter list."""
+        """Slots and scratch arrays, once per parameter list; refuse another list."""
+        layout = tuple((p.shape, p.dtype.str) for p in params)
+        if self._bound is not None and (
+            self._bound[0] != layout or (params and self._bound[1] is not params[0])
+        ):
+            raise LayerkitValueError(
+                f"this {type(self).__name__} already holds the state (slots, iteration count) "
+                "of another network's parameters; give each network its own optimiser, or "
+                "call optimizer.reset() to start afresh"
+            )
+        if self.slots and [
+            tuple((v.shape, v.dtype.str) for v in s.values()) for s in self.slots
+        ] != [tuple((p.shape, p.dtype.str) for _ in self.slot_names) for p in params]:
+            if self._bound is None:  # slots loaded from a file for another model
+                raise LayerkitValueError(
+                    f"this {type(self).__name__}'s slots do not match the network's "
+                    "parameters; call optimizer.reset() to start afresh"
+                )
         if len(self.slots) != len(params):
             self.slots = [{name: np.zeros_like(p) for name in self.slot_names} for p in params]
         if len(self._scratch) != len(params):
             self._scratch = [np.empty_like(p) for p in params]
+        self._bound = (layout, params[0] if params else None)
 
-    def fused_update(
-        self, index: int, param: np.ndarray, penalty: Callable[[], float]
-    ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None:
-        """A function that applies this step's update of ``params[index]`` from factors.
-
-        The returned ``apply(a, b, grad)`` is called during the backward pass, where the
-        gradient is ``dJ/dparam = a @ b + penalty() * param`` (``penalty()`` is the L2
-        strength in force at that step); it updates ``param`` in place (``grad`` is the
-        parameter's gradient array, free to use). The training loop then leaves
-        ``params[index]`` out of :meth:`step`. The default, ``None``, means this optimiser
-        needs the gradient itself (Adam, RMSProp, Nesterov momentum, and any subclass
-        that overrides :meth:`update`).
-        """
-        return None
-
-    def _unfused_update(
-        self, index: int, param: np.ndarray, penalty: float, a: np.ndarray, b: np.ndarray,
-        grad: np.ndarray,
-    ) -> None:  # fmt: skip
-        """What ``step`` would do: the gradient, its penalty term, :meth:`update`."""
-        np.matmul(a, b, out=grad)
-        scratch = self._scratch[index]
-        if penalty:
-            np.multiply(param, penalty, out=scratch)
-            grad += scratch
-        self.update(param, grad, self.slots[index], scratch)
+    def reset(self) -> None:
+        """Forget the iteration count and slots, so the optimiser can serve another network."""
+        self.iterations = 0
+        self.slots = []
+        self._scratch = []
+        self._bound = None
 
     def update(
         self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray], scratch: np.ndarray
     ) -> None:
         """Update one array in place. ``scratch`` is a free array of the parameter's shape."""
         raise NotImplementedError
+
+    @property
+    def steps_along_gradient(self) -> bool:
+        """Whether a step is ``-learning_rate * grad`` and nothing else (no state), which
+        the grow-and-slash line search needs. Plain SGD only."""
+        return False
 
     def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self.learning_rate}
@@ -135,8 +133,12 @@ class Optimizer:
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`get_state`'s output (the optimiser then binds to the first
+        parameter list it steps whose shapes match the slots)."""
         self.iterations = int(state["iterations"])
         self.slots = [{k: np.array(v) for k, v in s.items()} for s in state["slots"]]
+        self._scratch = []
+        self._bound = None
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -179,34 +181,9 @@ class SGD(Optimizer):
         else:
             _add_scaled(param, 1.0, v, scratch)  # W <- W + v
 
-    def fused_update(self, index, param, penalty):
-        if self.nesterov or not _blas.available or type(self).update is not SGD.update:
-            return None  # Nesterov needs g itself; a subclass's own update() must run
-
-        def apply(a: np.ndarray, b: np.ndarray, grad: np.ndarray) -> None:
-            eta, lam = self.learning_rate, penalty()
-            if not self.momentum:
-                # W <- W - eta lambda W - eta a b: the decay first, as an increment (as gemm's
-                # beta, a float32 1 - eta lambda would round eta lambda to a multiple of
-                # 2^-24), then one gemm
-                if lam and not _blas.axpy(-eta * lam, param, param):
-                    self._unfused_update(index, param, lam, a, b, grad)
-                elif not _blas.gemm(-eta, a, b, 1.0, param):
-                    self._unfused_update(index, param, 0.0, a, b, grad)  # decayed already
-                return
-            v = self.slots[index]["velocity"]
-            # v <- mu v - eta (a b + lambda W);  W <- W + v
-            if not _blas.gemm(-eta, a, b, self.momentum, v):
-                self._unfused_update(index, param, lam, a, b, grad)
-                return
-            scratch = self._scratch[index]
-            if lam and not _blas.axpy(-eta * lam, param, v):
-                np.multiply(param, -eta * lam, out=scratch)
-                v += scratch
-            if not _blas.axpy(1.0, v, param):
-                np.add(param, v, out=param)  # as the unfused step (a read-only W raises)
-
-        return apply
+    @property
+    def steps_along_gradient(self) -> bool:
+        return self.momentum == 0.0
 
     def get_config(self):
         return {
@@ -298,22 +275,14 @@ class Adam(Optimizer):
 
 
 def _blend(y: np.ndarray, beta: float, x: np.ndarray, alpha: float, scratch: np.ndarray) -> None:
-    """``y <- beta y + alpha x`` in place (``x`` may be ``scratch``).
-
-    One pass of BLAS ``axpby`` for a large array (on NumPy's own BLAS, several threads),
-    three NumPy passes otherwise.
-    """
-    if y.size >= _blas.MIN_ELEMENTS and _blas.axpby(alpha, x, beta, y):
-        return
+    """``y <- beta y + alpha x`` in place (``x`` may be ``scratch``)."""
     np.multiply(x, alpha, out=scratch)
     y *= beta
     y += scratch
 
 
 def _add_scaled(y: np.ndarray, alpha: float, x: np.ndarray, scratch: np.ndarray) -> None:
-    """``y <- y + alpha x`` in place (``x`` may be ``scratch``): BLAS ``axpy`` when large."""
-    if y.size >= _blas.MIN_ELEMENTS and _blas.axpy(alpha, x, y):
-        return
+    """``y <- y + alpha x`` in place (``x`` may be ``scratch``)."""
     if alpha == 1.0:
         y += x
         return

@@ -28,7 +28,7 @@ step, so ``train`` refuses the combination.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 from ._validation import check_positive_int, check_real
 
@@ -36,13 +36,27 @@ __all__ = ["Constant", "GrowAndSlash", "Schedule", "StepDecay", "TimeDecay", "ge
 
 
 class Schedule:
-    """Base class: ``rate(initial, epoch)`` returns the learning rate for an epoch."""
+    """Base class: ``rate(initial, epoch)`` returns the learning rate for an epoch.
+
+    The rate belongs to the optimiser: at the start of every epoch the training loop sets
+    ``optimizer.learning_rate`` from :meth:`rate`. When something else changed the rate
+    since (a callback such as ``ReduceLROnPlateau``, or your own code), the schedule
+    continues from the changed value: later rates are the formula's, scaled by the change.
+    After every epoch :meth:`on_epoch_end` sees that epoch's logs (training and validation
+    cost, accuracy), so a schedule may also react to them.
+    """
 
     name = "schedule"
+    #: whether the schedule searches the rate at every step (:class:`GrowAndSlash`); the
+    #: optimiser must then step along the gradient (plain SGD)
+    line_search: ClassVar[bool] = False
 
     def rate(self, initial: float, epoch: int) -> float:
         """The learning rate for ``epoch`` (0 for the first) from the initial rate."""
         raise NotImplementedError
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Called after every epoch (numbered from 1) with its logs; the default does nothing."""
 
     def get_config(self) -> dict[str, Any]:
         return {}
@@ -141,6 +155,7 @@ class GrowAndSlash(Schedule):
     """
 
     name = "grow_and_slash"
+    line_search = True
 
     def __init__(
         self,
@@ -170,14 +185,15 @@ class GrowAndSlash(Schedule):
             self.eta = initial
         return self.eta
 
-    def search(self, cost_before: float, try_step: Any) -> float | None:
-        """Run one step of the algorithm.
+    def search(self, cost_before: float, try_step: Any, eta: float | None = None) -> float | None:
+        """Run one step of the algorithm, starting from ``eta`` (default: :attr:`eta`).
 
         ``try_step(eta)`` applies ``theta - eta * grad`` and returns the new batch cost;
         the caller restores ``theta`` before the next try. Returns the accepted ``eta``
-        (the step with it is the one left applied by the caller) or ``None``.
+        (the step with it is the one left applied by the caller) or ``None``; the rate for
+        the next step is then :attr:`eta`.
         """
-        eta = self.eta
+        eta = self.eta if eta is None else eta
         tried = eta
         for slashes in range(self.max_slashes + 1):
             cost_after = try_step(eta)

@@ -484,15 +484,15 @@ NETWORK_CASES = {
     "softmax with binary loss": (
         lambda: lk.Network(_layers(), loss="binary_crossentropy"),
         ValueError,
-        r"^binary_crossentropy needs independent sigmoid outputs, but the last layer 'out' "
-        r"uses softmax",
+        r"^binary_crossentropy expects sigmoid probabilities, but the last layer 'out' "
+        r"\(Dense\) uses activation 'softmax'; use activation='sigmoid'",
     ),
     "softmax Activation with binary loss": (
         lambda: lk.Network(
             [lk.Input(3), lk.Dense(2), lk.Activation("softmax", name="sm")], loss="bce"
         ),
         ValueError,
-        r"last layer 'sm' uses softmax",
+        r"last layer 'sm' .* uses activation 'softmax'",
     ),
     "categorical loss with one unit": (
         lambda: lk.Network([lk.Input(3), lk.Dense(1, "sigmoid", name="one")]),

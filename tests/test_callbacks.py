@@ -56,7 +56,7 @@ def _script(monkeypatch, costs):
     def fake(net, data):
         return float(next(it)), 0.5
 
-    monkeypatch.setattr(training, "evaluate_data", fake)
+    monkeypatch.setattr(training.loop, "evaluate_data", fake)
 
 
 def _weights_equal(a, b):

@@ -318,7 +318,6 @@ def test_loss_values_and_gradients_are_finite_up_to_1e4(loss_name, dtype, data):
 NETS = {
     "softmax+cce (fused)": ("softmax", "categorical_crossentropy"),
     "sigmoid+bce (fused)": ("sigmoid", "binary_crossentropy"),
-    "sigmoid+cce": ("sigmoid", "categorical_crossentropy"),
     "softmax+mse": ("softmax", "mse"),
     "tanh+sse": ("tanh", "sum_of_squares"),
     "identity+mse": ("identity", "mse"),

@@ -14,8 +14,8 @@ import layerkit as lk
 class SeedZeroBiasDense(lk.Dense):
     """Seed 000's bug: the bias gradient is the sum of delta over every unit and sample."""
 
-    def _backward_preactivation(self, delta):
-        dx = super()._backward_preactivation(delta)
+    def backward_preactivation(self, delta):
+        dx = super().backward_preactivation(delta)
         self.grads["b"][:] = delta.sum()
         return dx
 

@@ -72,6 +72,9 @@ def _indexed(n, seed=0, n_classes=2):
 def _recording_net(seed=0, n_classes=2, dtype="float32"):
     rec = RowRecorder()
     net = lk.Network([lk.Input(2), rec, lk.Dense(n_classes, "softmax")], seed=seed, dtype=dtype)
+    # the network checked each layer's output shape on a batch of zeros while building
+    rec.train_batches.clear()
+    rec.eval_batches.clear()
     return net, rec
 
 
@@ -580,7 +583,7 @@ def test_divergence_with_early_stopping_restores_the_best_weights(monkeypatch):
     import layerkit.training as training
 
     costs = iter([3.0, 1.0, 2.0, 2.5])
-    monkeypatch.setattr(training, "evaluate_data", lambda net, data: (next(costs), None))
+    monkeypatch.setattr(training.loop, "evaluate_data", lambda net, data: (next(costs), None))
     X, y = _regression()
     net, snaps = _linear(), Snapshots()
     hist = net.train(
@@ -722,6 +725,8 @@ def test_validation_split_for_regression_is_a_random_split_of_the_right_size():
     y = np.random.default_rng(0).standard_normal(n)
     rec = RowRecorder()
     net = lk.Network([lk.Input(2), rec, lk.Dense(1)], "mse", seed=0)
+    rec.train_batches.clear()  # the build's shape check ran the layer on zeros
+    rec.eval_batches.clear()
     net.train(X, y, epochs=1, batch_size=8, validation_split=0.25, verbose=0)
     train_rows, val_rows = _split_rows(rec)
     assert len(val_rows) == 10 and len(train_rows) == 30

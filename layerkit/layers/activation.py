@@ -26,9 +26,14 @@ class Activation(Layer):
     """
 
     def __init__(
-        self, activation: str | ActivationFunction, *, name: str | None = None, **params: Any
+        self,
+        activation: str | ActivationFunction,
+        *,
+        name: str | None = None,
+        trainable: bool = True,
+        **params: Any,
     ) -> None:
-        super().__init__(name=name)
+        super().__init__(name=name, trainable=trainable)
         self.activation = get_activation(activation, **params)
         self._z: np.ndarray | None = None
         self._a: np.ndarray | None = None
@@ -39,29 +44,28 @@ class Activation(Layer):
         self._z, self._a = x, a
         return a
 
+    @property
+    def preactivation(self) -> np.ndarray | None:
+        """``z`` (this layer's input) of the last forward pass."""
+        return self._z
+
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         dz = self._workspace("dz", grad_out.shape)
-        return self.activation.backward(self._z, self._a, grad_out, out=dz)
+        return self.activation.backward(self._z, self._a, grad_out, out=dz)  # g * f'(z)
 
-    def _backward_preactivation(self, dz: np.ndarray) -> np.ndarray:
-        # Fused output error: the loss already gave dJ/dz.
+    def backward_preactivation(self, dz: np.ndarray) -> np.ndarray:
+        """Backward from ``dJ/dz`` (the network's fused output error ``a - y``): ``dz`` itself."""
         return dz
 
-    def _kink_signature(self) -> np.ndarray | None:
-        return _kink_signature(self.activation, self._z)
+    def kink_signature(self) -> np.ndarray | None:
+        return None if self._z is None else self.activation.kink_signature(self._z)
 
     def get_config(self) -> dict[str, Any]:
         return {
             "activation": self.activation.name,
-            "name": self.name,
+            **super().get_config(),
             **self.activation.get_config(),
         }
 
     def __repr__(self) -> str:
         return f"Activation({self.activation!r}, name={self.name!r})"
-
-
-def _kink_signature(activation: ActivationFunction, z: np.ndarray | None) -> np.ndarray | None:
-    if not activation.kinks or z is None:
-        return None
-    return np.stack([z > k for k in activation.kinks])

@@ -1,24 +1,33 @@
 """The layer contract every built-in and user-written layer follows.
 
-A layer maps a batch ``x`` of shape ``(m, *input_shape)`` to ``y = f(x; params)`` of shape
-``(m, *output_shape)``. Batches are always the first axis.
+A layer maps a batch ``x`` of shape ``(m, *input_shape)`` to ``y = f(x; params, state)`` of
+shape ``(m, *output_shape)``. Batches are always the first axis.
 
-The contract (see ``docs/custom-layers.md``):
+The contract (see ``docs/custom-layers.md``) is four methods and two registrations:
 
-* ``build(input_shape)`` creates the parameters once the input width is known. Use
-  :meth:`Layer.add_param` so that gradients, dtype and the L2 penalty are handled for you;
-  draw random numbers from ``self.rng`` (the network's generator) so that a seed reproduces
-  the model.
-* ``forward(x, training=False)`` returns ``y`` and keeps what ``backward`` needs.
-* ``backward(grad_out)`` receives ``dJ/dy`` (same shape as ``y``), fills ``self.grads[k]``
-  with ``dJ/dparams[k]`` (same key and shape, overwritten, not accumulated) and returns
-  ``dJ/dx``. When ``self.needs_input_grad`` is false the network does not need ``dJ/dx``
-  (the layer sits first in the network): returning ``None`` then saves a matrix product.
-* Parameters are updated in place by optimisers: never rebind ``self.params[k]``.
+* ``build(input_shape)`` creates the arrays once the input shape is known:
+  :meth:`Layer.add_param` for trainable parameters (their gradients, dtype and the L2
+  penalty are handled for you) and :meth:`Layer.add_state` for non-trainable arrays such as
+  running statistics. Draw random numbers from ``self.rng`` (the network's generator) so
+  that a seed reproduces the model.
+* ``forward(x, training=False)`` returns ``y`` and keeps what ``backward`` needs. It may
+  update ``self.state`` in place when ``training`` is true.
+* ``backward(grad_out)`` receives ``dJ/dy`` (same shape as ``y``), writes
+  ``dJ/dparams[k]`` into ``self.grads[k]`` (same key and shape, overwritten, never
+  accumulated) and returns ``dJ/dx``. When ``self.needs_input_grad`` is false nothing
+  needs ``dJ/dx`` (the layer's input is the data): returning ``None`` saves a product.
+* ``get_config()`` returns the constructor arguments that rebuild the layer.
 
-Arrays returned by the built-in layers' ``forward`` and ``backward`` live in reusable
-per-layer workspaces, so a training step allocates nothing: they stay valid until the
-layer's next call. Copy them if you keep them longer.
+Optional: ``compute_output_shape`` (when the shape changes) and :meth:`Layer.kink_signature`
+(for layers with non-differentiable points, read by :func:`layerkit.gradcheck`).
+
+``trainable = False`` freezes a layer (Keras's meaning): training never changes its
+parameters, and its backward pass may skip their gradients.
+
+Parameters and state are updated in place: never rebind ``self.params[k]`` or
+``self.state[k]``. The built-in layers return arrays that live in reusable per-layer
+workspaces (so that a training step allocates nothing): they stay valid until the layer's
+next call.
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+
+from .._validation import LayerkitTypeError, LayerkitValueError
 
 __all__ = ["Layer"]
 
@@ -38,43 +49,53 @@ class Layer:
     name : str, optional
         A name for summaries and error messages. Defaults to the class name in lower case
         followed by a counter, e.g. ``dense_2``.
+    trainable : bool, default True
+        ``False`` freezes the layer's parameters.
 
     Attributes
     ----------
     params : dict[str, numpy.ndarray]
         Trainable arrays, updated in place by optimisers.
     grads : dict[str, numpy.ndarray]
-        ``dJ/dparams``, same keys and shapes as ``params``; filled by ``backward``.
+        ``dJ/dparams``, same keys and shapes as ``params``, written by ``backward``.
+    state : dict[str, numpy.ndarray]
+        Non-trainable arrays (running statistics): saved, loaded and restored with the
+        weights, never seen by optimisers, the L2 penalty or ``gradcheck``.
+    trainable : bool
+        Whether training may change ``params``.
     input_shape, output_shape : tuple[int, ...] or None
         Shapes of one sample (batch axis excluded), known after ``build``.
     needs_input_grad : bool
         Whether ``backward`` must return ``dJ/dx``. The network sets it to ``False`` for
-        the first layer with parameters, whose input is the data.
+        layers whose input is the data (or feeds only frozen layers).
     rng : numpy.random.Generator
         The owning network's random generator (a private seeded one before that).
     dtype : numpy.dtype
-        Floating dtype of parameters and computation.
+        Floating dtype of parameters, state and computation.
     """
 
     _counters: ClassVar[dict[str, int]] = {}
 
-    def __init__(self, *, name: str | None = None) -> None:
+    def __init__(self, *, name: str | None = None, trainable: bool = True) -> None:
         if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a str or None; received {name!r}")
+            raise LayerkitTypeError(f"name must be a str or None; received {name!r}")
+        if not isinstance(trainable, bool | np.bool_):
+            raise LayerkitTypeError(f"trainable must be True or False; received {trainable!r}")
         self.name = name if name is not None else self._default_name()
+        self.trainable = bool(trainable)
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}
         self.input_shape: tuple[int, ...] | None = None
         self.output_shape: tuple[int, ...] | None = None
         self.built = False
         self.needs_input_grad = True
         self.dtype = np.dtype(np.float32)
         self.rng = np.random.default_rng(0)
+        #: name of the network that owns this layer (a layer belongs to one network)
+        self.owner: str | None = None
         self._penalized: set[str] = set()
         self._workspaces: dict[str, np.ndarray] = {}
-        # key -> apply(a, b, grad): an optimiser's update fused into the gradient product,
-        # installed by train() for the keys in _product_params (see _param_gradient)
-        self._fused_updates: dict[str, Any] = {}
 
     @classmethod
     def _default_name(cls) -> str:
@@ -84,10 +105,10 @@ class Layer:
 
     # ----------------------------------------------------------------- the contract
     def build(self, input_shape: tuple[int, ...]) -> None:
-        """Create parameters for inputs of one-sample shape ``input_shape``.
+        """Create parameters and state for inputs of one-sample shape ``input_shape``.
 
-        The default creates none and keeps the shape. Override it (calling
-        ``self.add_param``) and, when the shape changes, :meth:`compute_output_shape`.
+        The default creates none. Override it (calling :meth:`add_param` and
+        :meth:`add_state`) and, when the shape changes, :meth:`compute_output_shape`.
         """
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -99,23 +120,47 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x, training)")
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        """Given ``dJ/dy``, fill ``self.grads`` and return ``dJ/dx``."""
+        """Given ``dJ/dy``, write ``self.grads`` and return ``dJ/dx``."""
         raise NotImplementedError(f"{type(self).__name__} must implement backward(grad_out)")
 
     def get_config(self) -> dict[str, Any]:
-        """Constructor arguments that rebuild this layer (JSON-serialisable)."""
-        return {"name": self.name}
+        """Constructor arguments that rebuild this layer (JSON-serialisable).
+
+        Override it (calling ``super().get_config()`` and adding your arguments) when the
+        constructor takes arguments: saving checks that ``from_config(get_config())``
+        rebuilds the layer.
+        """
+        config: dict[str, Any] = {"name": self.name}
+        if not self.trainable:
+            config["trainable"] = False
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
-        """Rebuild a layer from :meth:`get_config`'s output."""
-        return cls(**config)
+        """Rebuild a layer from :meth:`get_config`'s output.
 
-    # ---------------------------------------------------------------- conveniences
-    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        return self.forward(x, training=training)
+        ``trainable`` is set after construction, so a user layer's constructor need not
+        take it.
+        """
+        config = dict(config)
+        trainable = config.pop("trainable", True)
+        layer = cls(**config)
+        layer.trainable = bool(trainable)
+        return layer
 
-    def add_param(self, key: str, value: np.ndarray, *, penalize: bool = False) -> np.ndarray:
+    def kink_signature(self) -> np.ndarray | None:
+        """Which side of each non-differentiable point the last forward's values sat on.
+
+        :func:`layerkit.gradcheck` compares the signatures of the evaluations of one
+        finite difference: if they differ, the difference straddled a kink (ReLU at 0,
+        say) and is reported as a kink rather than a failure. Return any array that
+        changes exactly when some value crosses a kink, e.g. ``x > 0`` for a ReLU-like
+        layer; layers without kinks return ``None`` (the default).
+        """
+        return None
+
+    # ---------------------------------------------------------------- registrations
+    def add_param(self, key: str, value: Any, *, penalize: bool = False) -> np.ndarray:
         """Register a trainable array (cast to ``self.dtype``) and its zeroed gradient.
 
         Parameters
@@ -127,7 +172,13 @@ class Layer:
         penalize : bool, default False
             Whether the L2 penalty applies to it. Weights: yes; biases: no
             (seed 002, section 3.4.3).
+
+        Returns
+        -------
+        numpy.ndarray
+            The registered array (``self.params[key]``).
         """
+        self._check_new_key(key, self.state, "state")
         array = np.array(value, dtype=self.dtype, order="C", copy=True)
         self.params[key] = array
         self.grads[key] = np.zeros_like(array)
@@ -137,6 +188,34 @@ class Layer:
             self._penalized.discard(key)
         return array
 
+    def add_state(self, key: str, value: Any) -> np.ndarray:
+        """Register a non-trainable array (cast to ``self.dtype``), e.g. running statistics.
+
+        State is saved, loaded and checkpointed with the parameters and restored with them
+        by early stopping; optimisers, the L2 penalty, ``gradcheck`` and ``n_params``
+        leave it out. Update it in place in ``forward`` when ``training`` is true.
+
+        Returns
+        -------
+        numpy.ndarray
+            The registered array (``self.state[key]``).
+        """
+        self._check_new_key(key, self.params, "parameter")
+        array = np.array(value, dtype=self.dtype, order="C", copy=True)
+        self.state[key] = array
+        return array
+
+    def _check_new_key(self, key: Any, other: dict[str, Any], kind: str) -> None:
+        if not isinstance(key, str) or not key:
+            raise LayerkitTypeError(
+                f"layer {self.name!r}: array names must be non-empty strings; received {key!r}"
+            )
+        if key in other:
+            raise LayerkitValueError(
+                f"layer {self.name!r} already has a {kind} named {key!r}; choose another name"
+            )
+
+    # ---------------------------------------------------------------- properties
     @property
     def penalized_params(self) -> tuple[str, ...]:
         """Keys of the parameters the L2 penalty applies to."""
@@ -144,19 +223,49 @@ class Layer:
 
     @property
     def n_params(self) -> int:
-        """Number of trainable scalars."""
+        """Number of parameter scalars (trainable or frozen; state excluded)."""
         return int(sum(p.size for p in self.params.values()))
 
-    def _setup(
-        self, input_shape: tuple[int, ...], *, rng: np.random.Generator, dtype: np.dtype
-    ) -> None:
-        """Attach the network's generator and dtype, then build. Called by ``Network``."""
+    @property
+    def n_state(self) -> int:
+        """Number of non-trainable state scalars."""
+        return int(sum(s.size for s in self.state.values()))
+
+    # ---------------------------------------------------------------- the network's calls
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward(x, training=training)
+
+    def attach(self, input_shape: tuple[int, ...], *, rng: np.random.Generator, dtype: Any) -> None:
+        """Take the network's generator and dtype, then :meth:`build`. Called by ``Network``."""
         self.rng = rng
         self.dtype = np.dtype(dtype)
         self.input_shape = tuple(int(d) for d in input_shape)
         self.build(self.input_shape)
         self.output_shape = tuple(int(d) for d in self.compute_output_shape(self.input_shape))
         self.built = True
+
+    def detach(self) -> None:
+        """Forget what :meth:`attach` built, so that the layer can join another network."""
+        self.params.clear()
+        self.grads.clear()
+        self.state.clear()
+        self._penalized.clear()
+        self.release_workspaces()
+        self.built = False
+        self.owner = None
+        self.input_shape = self.output_shape = None
+
+    def cast(self, dtype: Any) -> None:
+        """Convert parameters, gradients and state to ``dtype``; drop the workspaces."""
+        self.dtype = np.dtype(dtype)
+        for store in (self.params, self.grads, self.state):
+            for key in store:
+                store[key] = store[key].astype(self.dtype)
+        self.release_workspaces()
+
+    def release_workspaces(self) -> None:
+        """Drop the reusable buffers; they are made again, at the right size, when needed."""
+        self._workspaces.clear()
 
     def _workspace(self, key: str, shape: tuple[int, ...], dtype: Any = None) -> np.ndarray:
         """A reusable array of ``shape`` (batch first), grown only when a batch is larger.
@@ -176,46 +285,20 @@ class Layer:
             self._workspaces[key] = buf
         return buf[: shape[0]]
 
-    #: parameters whose gradient the layer computes with :meth:`_param_gradient`
-    _product_params: ClassVar[tuple[str, ...]] = ()
+    def __getstate__(self) -> dict[str, Any]:
+        # Workspaces are caches: pickling them wastes space, and arrays unpickled from a
+        # read-only memory map could not be written into (scikit-learn's pickling check).
+        state = dict(self.__dict__)
+        state["_workspaces"] = {}
+        return state
 
-    def _param_gradient(self, key: str, a: np.ndarray, b: np.ndarray) -> None:
-        """``grads[key] = a @ b``, or the optimiser's update applied straight from it.
-
-        During ``train()`` an optimiser whose update is affine in the gradient (SGD,
-        momentum) fuses it into this product (one BLAS gemm, see
-        :meth:`Optimizer.fused_update`): the parameter changes here and ``grads[key]`` is
-        not written. A layer that uses this lists ``key`` in ``_product_params`` and calls
-        it only after everything else in its backward pass that reads the parameter.
-        """
-        fused = self._fused_updates.get(key)
-        if fused is None:
-            np.matmul(a, b, out=self.grads[key])
-        else:
-            fused(a, b, self.grads[key])
-
-    def _set_dtype(self, dtype: Any) -> None:
-        """Convert parameters and gradients to ``dtype`` and drop the workspaces."""
-        self.dtype = np.dtype(dtype)
-        for key in self.params:
-            self.params[key] = self.params[key].astype(self.dtype)
-            self.grads[key] = self.grads[key].astype(self.dtype)
-        self._release_workspaces()
-
-    def _release_workspaces(self) -> None:
-        """Drop the workspaces (and any views a subclass cached in ``_views``)."""
-        self._workspaces.clear()
-        if hasattr(self, "_views"):
-            self._views = None
-
-    def _kink_signature(self) -> np.ndarray | None:
-        """Which side of a non-differentiable point each unit sat on in the last forward.
-
-        ``gradcheck`` compares signatures of the evaluations of one finite difference: if
-        they differ, the difference straddled a kink (ReLU at 0, say) and is reported as a
-        kink, not a failure. Layers without kinks return ``None``.
-        """
-        return None
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        for store in ("params", "grads", "state"):
+            arrays = self.__dict__.get(store) or {}
+            for key, value in arrays.items():
+                if isinstance(value, np.ndarray) and not value.flags.writeable:
+                    arrays[key] = np.array(value)  # updated in place later: must be writable
 
     def __repr__(self) -> str:
         shape = f", output_shape={self.output_shape}" if self.built else ""

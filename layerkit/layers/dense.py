@@ -6,11 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import _blas
 from .._validation import LayerkitValueError, check_positive_int, check_real
 from ..activations import ActivationFunction, Identity, get_activation
 from ..initializers import default_kernel_initializer, get_initializer
-from .activation import _kink_signature
 from .base import Layer
 
 __all__ = ["Dense"]
@@ -54,9 +52,9 @@ class Dense(Layer):
         Expected input width; only checked (the network infers it from the layer before).
     use_bias : bool, default True
     name : str, optional
+    trainable : bool, default True
+        ``False`` freezes ``W`` and ``b`` (see :class:`~layerkit.Layer`).
     """
-
-    _product_params = ("W",)
 
     def __init__(
         self,
@@ -70,8 +68,9 @@ class Dense(Layer):
         input_dim: int | None = None,
         use_bias: bool = True,
         name: str | None = None,
+        trainable: bool = True,
     ) -> None:
-        super().__init__(name=name)
+        super().__init__(name=name, trainable=trainable)
         self.units = check_positive_int(units, "units")
         self.activation = get_activation(activation, **(activation_params or {}))
         self.kernel_initializer = (
@@ -86,9 +85,6 @@ class Dense(Layer):
         self.input_dim = check_positive_int(input_dim, "input_dim", allow_none=True)
         self.use_bias = bool(use_bias)
         self._identity = isinstance(self.activation, Identity)
-        self._views: tuple | None = None
-        self._watch_input = False
-        self._z0_total = 0.0
         self._x: np.ndarray | None = None
         self._z: np.ndarray | None = None
         self._a: np.ndarray | None = None
@@ -114,54 +110,42 @@ class Dense(Layer):
         return (self.units,)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        z, a = self._buffers(x.shape[0])
-        _affine(x, self.params["W"], self.params.get("b"), out=z)  # z = x W + b
-        if self._watch_input:
-            # A NaN or infinity in a row of x makes every z of that row NaN or infinite
-            # (W is finite), so one column of z tells whether x was finite (Network.predict).
-            self._z0_total = float(np.add.reduce(z[:, 0], dtype=np.float64))
-        if not self._identity:
-            self.activation(z, out=a)  # a = f(z); a is z itself for ReLU (in place)
+        z = np.matmul(x, self.params["W"], out=self._workspace("z", (x.shape[0], self.units)))
+        if self.use_bias:
+            z += self.params["b"]  # z = x W + b
+        a = z if self._identity else self.activation(z, out=self._workspace("a", z.shape))
         self._x, self._z, self._a = x, z, a
         return a
 
-    def _buffers(self, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """``z`` and ``a`` workspaces for a batch of ``m``, cached per size."""
-        cached = self._views
-        if cached is not None and cached[0] == m and cached[1].dtype == self.dtype:
-            return cached[1:]
-        z = self._workspace("z", (m, self.units))
-        shared = self._identity or self.activation.in_place
-        a = z if shared else self._workspace("a", (m, self.units))
-        self._views = (m, z, a)
-        return z, a
+    @property
+    def preactivation(self) -> np.ndarray | None:
+        """``z`` of the last forward pass (the logits, for a softmax or sigmoid output)."""
+        return self._z
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         if self._identity:
-            return self._backward_preactivation(grad_out)
-        delta = self.activation.backward(
+            return self.backward_preactivation(grad_out)
+        delta = self.activation.backward(  # delta = g * f'(z)
             self._z, self._a, grad_out, out=self._workspace("delta", grad_out.shape)
         )
-        return self._backward_preactivation(delta)
+        return self.backward_preactivation(delta)
 
-    def _backward_preactivation(self, delta: np.ndarray) -> np.ndarray | None:
-        """Backward from ``delta = dJ/dz`` (the network calls it with the fused output error)."""
-        dx = None
-        if self.needs_input_grad:
-            # before dJ/dW: inside train() that product may update W in place
-            dx = np.matmul(delta, self.params["W"].T, out=self._workspace("dx", self._x.shape))
-        if self.use_bias:
-            # sum over the samples as a matrix-vector product: BLAS beats np.sum here
-            m = delta.shape[0]
-            ones = self._workspaces.get("ones")
-            if ones is None or ones.shape[0] < m or ones.dtype != delta.dtype:
-                ones = self._workspaces["ones"] = np.ones(m, dtype=delta.dtype)
-            np.matmul(ones[:m], delta, out=self.grads["b"])
-        self._param_gradient("W", self._x.T, delta)
-        return dx
+    def backward_preactivation(self, delta: np.ndarray) -> np.ndarray | None:
+        """Backward from ``delta = dJ/dz``.
 
-    def _kink_signature(self) -> np.ndarray | None:
-        return _kink_signature(self.activation, self._z)
+        The network calls it directly with the output error ``a - y`` of a softmax or
+        sigmoid output under its cross-entropy (seed 002, Lemmas 1 and 2).
+        """
+        if self.trainable:
+            np.matmul(self._x.T, delta, out=self.grads["W"])  # dJ/dW = x^T delta
+            if self.use_bias:
+                np.sum(delta, axis=0, out=self.grads["b"])  # dJ/db = sum_i delta_i
+        if not self.needs_input_grad:
+            return None
+        return np.matmul(delta, self.params["W"].T, out=self._workspace("dx", self._x.shape))
+
+    def kink_signature(self) -> np.ndarray | None:
+        return None if self._z is None else self.activation.kink_signature(self._z)
 
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -173,7 +157,7 @@ class Dense(Layer):
             "penalty": self.penalty,
             "input_dim": self.input_dim,
             "use_bias": self.use_bias,
-            "name": self.name,
+            **super().get_config(),
         }
         for key in ("kernel_initializer", "bias_initializer"):
             if callable(config[key]):
@@ -183,20 +167,3 @@ class Dense(Layer):
 
     def __repr__(self) -> str:
         return f"Dense({self.units}, activation={self.activation.name!r}, name={self.name!r})"
-
-
-def _affine(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, out: np.ndarray) -> np.ndarray:
-    """``out = x W + b``.
-
-    A large product starts from rows of ``b`` and accumulates ``x W`` onto them in one gemm
-    (``beta = 1``): no second pass over ``out`` for the bias (see ``docs/performance.md``).
-    """
-    if b is None:
-        return np.matmul(x, W, out=out)
-    if out.size >= _blas.MIN_ELEMENTS:
-        np.copyto(out, b)
-        if _blas.gemm(1.0, x, W, 1.0, out):
-            return out
-    np.matmul(x, W, out=out)
-    out += b
-    return out
