@@ -7,7 +7,7 @@ from typing import Any
 
 from ._validation import check_positive_int, check_real
 
-__all__ = ["Callback", "EarlyStopping", "History", "Patience", "ValidationWindow"]
+__all__ = ["Callback", "CallbackList", "EarlyStopping", "History", "Patience", "ValidationWindow"]
 
 
 @dataclass
@@ -85,6 +85,37 @@ class Callback:
 
     def on_train_end(self, network: Any, history: History) -> None:
         """After the last epoch (also after an early stop or an interruption)."""
+
+
+class CallbackList:
+    """The callbacks of one ``train()`` run, called in order by the training loop.
+
+    The loop talks to its callbacks only through this object, so the interface a callback
+    implements is decided here.
+    """
+
+    def __init__(self, callbacks: list[Any], model: Any) -> None:
+        self.callbacks = list(callbacks)
+        self.model = model
+
+    def __bool__(self) -> bool:
+        return bool(self.callbacks)
+
+    def on_train_begin(self) -> None:
+        for cb in self.callbacks:
+            cb.on_train_begin(self.model)
+
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
+        for cb in self.callbacks:
+            cb.on_batch_end(self.model, batch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        for cb in self.callbacks:
+            cb.on_epoch_end(self.model, epoch, logs)
+
+    def on_train_end(self, history: History) -> None:
+        for cb in self.callbacks:
+            cb.on_train_end(self.model, history)
 
 
 class EarlyStopping:

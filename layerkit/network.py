@@ -782,6 +782,9 @@ class Network:
             print_fn(text)
         return text
 
+    # ------------------------------------------------------------------ Keras conventions
+    # (fit, count_params, notebook display)
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         del state["_lock"]  # locks cannot be pickled or copied; each copy gets its own

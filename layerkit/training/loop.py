@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from .._validation import all_finite
-from ..callbacks import History
+from ..callbacks import CallbackList, History
 from .config import TrainConfig
 from .data import Batches, Dataset, count_correct, evaluate_data
 from .progress import Progress
@@ -79,7 +79,7 @@ class Loop:
         self.state_backup = [s.copy() for s in self.states]
         self.best = [v.copy() for v in self.variables] if self.stopper is not None else None
         self.saved = [p.copy() for p in self.params] if self.sched.line_search else None
-        self.batch_callbacks = config.callbacks
+        self.callbacks = CallbackList(config.callbacks, net)
         self.scale = 1.0  # a rate changed by someone else rescales the schedule's formula
         self.rate_set: float | None = None
         self.interrupted = False
@@ -90,8 +90,7 @@ class Loop:
         progress = Progress(
             cfg.epochs - first_epoch + 1, self.batches.count, cfg.verbose, cfg.epochs
         )
-        for cb in cfg.callbacks:
-            cb.on_train_begin(net)
+        self.callbacks.on_train_begin()
         try:
             with self._deferred_interrupts():
                 for epoch in range(first_epoch, cfg.epochs + 1):
@@ -110,8 +109,7 @@ class Loop:
             self._restore_best()
         if not hist.message:
             hist.message = _end_message(hist, cfg.epochs)
-        for cb in cfg.callbacks:
-            cb.on_train_end(net, hist)
+        self.callbacks.on_train_end(hist)
         if hist.stop_reason == "diverged":
             net.history = hist
             if cfg.on_divergence == "raise":
@@ -146,10 +144,8 @@ class Loop:
             progress.batch(m)
             if self.interrupted:
                 raise KeyboardInterrupt
-            if self.batch_callbacks:
-                logs = {"cost": cost, "size": m}
-                for cb in self.batch_callbacks:
-                    cb.on_batch_end(net, b, logs)
+            if self.callbacks:
+                self.callbacks.on_batch_end(b, {"cost": cost, "size": m})
                 if net.stop_training:
                     break
         if not all(all_finite(p) for p in self.params):
@@ -274,8 +270,7 @@ class Loop:
             net.stop_training = True
             hist.stop_reason = "early_stopping"
         self.sched.on_epoch_end(epoch, logs)
-        for cb in self.cfg.callbacks:
-            cb.on_epoch_end(net, epoch, logs)
+        self.callbacks.on_epoch_end(epoch, logs)
         progress.epoch(epoch, hist.epoch_time[-1], logs)
 
     def _write_checkpoint(self, epoch: int) -> None:
