@@ -76,6 +76,7 @@ class Loop:
         self.variables = net.variables()
         self.states = [s for _, _, s in net.states()]
         self.epoch_start = [v.copy() for v in self.variables]
+        self.previous_start = [v.copy() for v in self.variables]
         self.state_backup = [s.copy() for s in self.states]
         self.best = [v.copy() for v in self.variables] if self.stopper is not None else None
         self.saved = [p.copy() for p in self.params] if self.sched.line_search else None
@@ -87,6 +88,7 @@ class Loop:
     # ---------------------------------------------------------------- the loop
     def run(self, first_epoch: int = 1) -> History:
         net, cfg, hist = self.net, self.cfg, self.history
+        self.first_epoch = first_epoch
         progress = Progress(
             cfg.epochs - first_epoch + 1, self.batches.count, cfg.verbose, cfg.epochs
         )
@@ -124,6 +126,10 @@ class Loop:
         net, hist = self.net, self.history
         began = time.perf_counter()
         self._set_learning_rate(epoch)
+        # the last two epoch starts: a first batch of non-finite cost condemns the weights
+        # it started from, and the start before them (whose first batch was finite) is the
+        # last state known good
+        self.previous_start, self.epoch_start = self.epoch_start, self.previous_start
         for v, s in zip(self.variables, self.epoch_start, strict=True):
             np.copyto(s, v)
         self.batches.shuffle_epoch(net.rng)
@@ -135,19 +141,20 @@ class Loop:
             cost, output = self._step(xb, tb, wb)
             m = len(xb)
             if not math.isfinite(cost):
-                self._diverged(epoch, f"batch {b + 1}", "the training cost became non-finite")
+                back = b == 0 and epoch > self.first_epoch
+                self._diverged(epoch, f"batch {b + 1}", "the training cost became non-finite", back)
                 return True
             seen += m
             total += cost * m
             if lb is not None:
                 correct += count_correct(output, lb, threshold)
             progress.batch(m)
-            if self.interrupted:
-                raise KeyboardInterrupt
             if self.callbacks:
                 self.callbacks.on_batch_end(b, {"cost": cost, "size": m})
-                if net.stop_training:
-                    break
+            if self.interrupted:
+                raise KeyboardInterrupt
+            if net.stop_training:
+                break
         if not all(all_finite(p) for p in self.params):
             self._diverged(epoch, "its last update", "the weights became non-finite")
             return True
@@ -311,7 +318,7 @@ class Loop:
             np.copyto(v, b)
         hist.restored_epoch = hist.best_epoch
 
-    def _diverged(self, epoch: int, where: str, what: str) -> None:
+    def _diverged(self, epoch: int, where: str, what: str, back: bool = False) -> None:
         hist = self.history
         hist.stop_reason = "diverged"
         hist.stopped_epoch = epoch
@@ -319,10 +326,12 @@ class Loop:
             self._restore_best()
             restored = f"the weights of epoch {hist.best_epoch} (lowest validation cost)"
         else:
-            for s, v in zip(self.epoch_start, self.variables, strict=True):
+            start = self.previous_start if back else self.epoch_start
+            for s, v in zip(start, self.variables, strict=True):
                 np.copyto(v, s)
-            hist.restored_epoch = epoch - 1
-            restored = f"the weights from the start of epoch {epoch}"
+            began = epoch - 1 if back else epoch
+            hist.restored_epoch = began - 1
+            restored = f"the weights from the start of epoch {began}"
         hist.message = (
             f"{what} at epoch {epoch}, {where}; restored {restored}. Lower the learning "
             f"rate (it was {self.opt.learning_rate:g})."
