@@ -127,14 +127,14 @@ def test_resuming_on_the_same_network_with_validation_split_is_bit_exact(tmp_pat
 @pytest.mark.slow
 def test_sigint_sent_to_a_training_subprocess_leaves_a_consistent_model(tmp_path):
     script = textwrap.dedent(
-        f"""
+        """
         import numpy as np, layerkit as lk, sys
         rng = np.random.default_rng(0)
         X = rng.standard_normal((4000, 20)); y = (X[:, 0] > 0).astype(int)
         net = lk.Network([lk.Input(20), lk.Dense(64, "relu"), lk.Dense(2, "softmax")], seed=0)
         print("ready", flush=True)
         hist = net.train(X, y, X[:500], y[:500], epochs=10_000, batch_size=4, verbose=0)
-        lens = {{len(hist.train_cost), len(hist.val_cost), len(hist.epoch_time)}}
+        lens = {len(hist.train_cost), len(hist.val_cost), len(hist.epoch_time)}
         ok = all(np.isfinite(w).all() for w in net.get_weights())
         print(hist.stop_reason, len(lens), ok, flush=True)
         """
