@@ -310,3 +310,16 @@ def test_predict_from_several_threads_on_one_network_equals_predict_alone():
         together = list(pool.map(lambda x: net.predict(x, batch_size=64), inputs * 5))
     for got, want in zip(together, alone * 5, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("method", ["backprop", "loss", "evaluate", "forward"])
+def test_no_floating_point_warning_escapes_a_public_call_on_huge_finite_input(method):
+    # pyproject turns RuntimeWarning into an error: an escaping overflow warning fails here
+    X = np.full((4, 8), 1e30, dtype=np.float32)
+    y = np.array([0, 1, 2, 0])
+    net = _net()
+    if method == "forward":
+        out = net.forward(X)
+    else:
+        out = getattr(net, method)(X, y)
+    assert out is not None
