@@ -125,9 +125,12 @@ def _network(args: argparse.Namespace) -> Any:
     output = args.output_activation
     if output is None:
         output = "softmax" if args.loss in ("categorical_crossentropy", "cce") else args.activation
-    layers: list[Any] = [lk.Input(widths[0])]
-    layers += [lk.Dense(w, args.activation) for w in widths[1:-1]]
-    layers.append(lk.Dense(widths[-1], output))
+    # named by position: the same arguments print the same example in any session
+    layers: list[Any] = [lk.Input(widths[0], name="input")]
+    layers += [
+        lk.Dense(w, args.activation, name=f"dense_{i}") for i, w in enumerate(widths[1:-1], 1)
+    ]
+    layers.append(lk.Dense(widths[-1], output, name=f"dense_{len(widths) - 1}"))
     return lk.Network(layers, loss=args.loss, penalty=args.penalty, seed=args.seed, dtype="float64")
 
 

@@ -119,9 +119,11 @@ def exercise_sheet(
     def draw(shape: tuple[int, ...], low: float) -> np.ndarray:
         return rng.integers(int(low * scale), scale + 1, size=shape) / scale
 
-    hidden = [Dense(w, activation) for w in widths[1:-1]]
+    # named by position, so that a seed gives the same sheet in any session
+    hidden = [Dense(w, activation, name=f"dense_{i}") for i, w in enumerate(widths[1:-1], 1)]
+    output = Dense(widths[-1], output_activation, name=f"dense_{len(widths) - 1}")
     net = Network(
-        [Input(widths[0]), *hidden, Dense(widths[-1], output_activation)],
+        [Input(widths[0], name="input"), *hidden, output],
         loss=loss,
         dtype="float64",
         seed=seed,
