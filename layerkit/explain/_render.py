@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import LayerkitValueError
 from ._trace import LayerTrace, Trace
 
 __all__ = ["layout", "render_html", "render_markdown", "render_text", "trace_dict"]
@@ -211,6 +212,36 @@ def layout(trace: Trace, notation: str, *, title: str | None = None) -> list[Blo
                     )
                 )
     return blocks
+
+
+SECTIONS = ("given", "forward", "cost", "backward", "update")
+_SECTION_OF_HEADING = {
+    "Given": "given",
+    "Forward pass": "forward",
+    "Cost": "cost",
+    "Backward pass": "backward",
+}
+
+
+def select(blocks: list[Block], sections: Any) -> list[Block]:
+    """The blocks of the named sections (all of them, title included, for ``None``)."""
+    if sections is None:
+        return blocks
+    if isinstance(sections, str):
+        sections = (sections,)
+    unknown = [name for name in sections if name not in SECTIONS]
+    if unknown or not sections:
+        raise LayerkitValueError(
+            f"sections must name some of {SECTIONS}; received sections={tuple(sections)!r}"
+        )
+    chosen, current = [], "header"
+    for block in blocks:
+        if block.kind == "heading":
+            text = block.parts[0][0].text  # type: ignore[union-attr]
+            current = _SECTION_OF_HEADING.get(text, "update")
+        if current in sections:
+            chosen.append(block)
+    return chosen
 
 
 def _title(trace: Trace) -> str:
@@ -664,9 +695,11 @@ def _has_computed(block: Block) -> bool:
     return any(isinstance(i, Arr | Num) and i.computed for part in block.parts for i in part)
 
 
-def render_text(trace: Trace, notation: str, precision: int) -> str:
+def render_text(trace: Trace, notation: str, precision: int, *, sections: Any = None) -> str:
     """Plain text of a worked example."""
-    return _text_blocks(layout(trace, notation), precision, blank=False, numbered=False)
+    blocks = select(layout(trace, notation), sections)
+    text = _text_blocks(blocks, precision, blank=False, numbered=False)
+    return text.lstrip("\n")
 
 
 # ---------------------------------------------------------------------------- LaTeX
@@ -725,12 +758,16 @@ def _markdown_blocks(
 
 
 def render_markdown(
-    trace: Trace, notation: str, precision: int, *, title: str | None = None
+    trace: Trace,
+    notation: str,
+    precision: int,
+    *,
+    title: str | None = None,
+    sections: Any = None,
 ) -> str:
     """Markdown with LaTeX of a worked example."""
-    return _join_markdown(
-        _markdown_blocks(layout(trace, notation, title=title), precision, False, False)
-    )
+    blocks = select(layout(trace, notation, title=title), sections)
+    return _join_markdown(_markdown_blocks(blocks, precision, False, False))
 
 
 def _join_markdown(pairs: list[tuple[str, str]]) -> str:
@@ -762,9 +799,10 @@ def _join_html(pairs: list[tuple[str, str]]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def render_html(trace: Trace, notation: str, precision: int) -> str:
+def render_html(trace: Trace, notation: str, precision: int, *, sections: Any = None) -> str:
     """HTML of the Markdown rendering; notebooks typeset its ``$$`` equations with MathJax."""
-    return _join_html(_markdown_blocks(layout(trace, notation), precision, False, False))
+    blocks = select(layout(trace, notation), sections)
+    return _join_html(_markdown_blocks(blocks, precision, False, False))
 
 
 # ---------------------------------------------------------------------------- sheets

@@ -216,7 +216,13 @@ class Trace:
         )
 
     # ------------------------------------------------------------------ renderers
-    def to_text(self, *, notation: str | None = None, precision: int | None = None) -> str:
+    def to_text(
+        self,
+        *,
+        notation: str | None = None,
+        precision: int | None = None,
+        sections: str | tuple[str, ...] | None = None,
+    ) -> str:
         """Plain text for the terminal, every equation with its numbers substituted.
 
         Parameters
@@ -225,25 +231,41 @@ class Trace:
             Default: the trace's.
         precision : int, optional
             Decimals of every number; default: the trace's.
+        sections : str or tuple of str, optional
+            Only these parts, without the title: some of ``"given"``, ``"forward"``,
+            ``"cost"``, ``"backward"``, ``"update"``. Default: everything.
         """
         from ._render import render_text
 
-        return render_text(self, *_resolve(self, notation, precision))
+        return render_text(self, *_resolve(self, notation, precision), sections=sections)
 
     def to_markdown(
-        self, *, notation: str | None = None, precision: int | None = None, title: str | None = None
+        self,
+        *,
+        notation: str | None = None,
+        precision: int | None = None,
+        title: str | None = None,
+        sections: str | tuple[str, ...] | None = None,
     ) -> str:
         """Markdown with LaTeX (``$...$`` inline, ``$$...$$`` displayed), for the docs and
         notebooks. Arguments as :meth:`to_text`; ``title`` replaces the heading."""
         from ._render import render_markdown
 
-        return render_markdown(self, *_resolve(self, notation, precision), title=title)
+        return render_markdown(
+            self, *_resolve(self, notation, precision), title=title, sections=sections
+        )
 
-    def to_html(self, *, notation: str | None = None, precision: int | None = None) -> str:
+    def to_html(
+        self,
+        *,
+        notation: str | None = None,
+        precision: int | None = None,
+        sections: str | tuple[str, ...] | None = None,
+    ) -> str:
         """The Markdown rendering as HTML (equations left for MathJax, as notebooks do)."""
         from ._render import render_html
 
-        return render_html(self, *_resolve(self, notation, precision))
+        return render_html(self, *_resolve(self, notation, precision), sections=sections)
 
     def to_dict(self, *, notation: str | None = None) -> dict[str, Any]:
         """Every number as plain Python lists and floats (full precision), in ``notation``.

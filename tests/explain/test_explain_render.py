@@ -160,3 +160,17 @@ def test_renderers_refuse_an_unknown_notation():
         trace.to_text(notation="columns")
     with pytest.raises(lk.LayerkitValueError, match="precision"):
         trace.to_markdown(precision=20)
+
+
+def test_sections_pick_parts_of_every_rendering():
+    trace = lk.explain(_net(), [0.7, 0.1, 0.4], [1.0, 0.0], learning_rate=0.1)
+    cost = trace.to_text(sections="cost")
+    assert cost.startswith("Cost\n----\n") and "Forward pass" not in cost
+    assert "Backward pass" not in cost and "Worked example" not in cost
+    both = trace.to_text(sections=("forward", "update"))
+    assert "Forward pass" in both and "Update (gradient descent" in both and "Cost" not in both
+    md = trace.to_markdown(sections="backward")
+    assert md.startswith("### Backward pass") and "Forward pass" not in md
+    assert "<h3>Given</h3>" in trace.to_html(sections=["given"])
+    with pytest.raises(lk.LayerkitValueError, match="sections"):
+        trace.to_text(sections="answers")
