@@ -115,7 +115,7 @@ _DERIVATIVE = {
     "relu": "[<z:l> > 0]",
     "leaky_relu": "1 <if> <z:l> > 0 <else> <alpha>",
     "elu": "1 <if> <z:l> > 0 <else> <a:l> + <alpha>",
-    "tsin": "(1 + A <cos> u) / (1 - A <cos> u)",
+    "tsin": "(1 + <A> <cos> u) / (1 - <A> <cos> u), u = (<z:l> + <a:l>) / <sqrt2>",
 }
 
 _FUSED_SOURCE = {
@@ -435,6 +435,7 @@ def _backward_blocks(
             name = layer.activation.name if layer.activation is not None else ""
             fp = _DERIVATIVE.get(name, f"<fn:{name}>'(<z:{n}>)").replace("<a:l>", f"<a:{n}>")
             fp = fp.replace("<z:l>", f"<z:{n}>").replace("<alpha>", _alpha(layer))
+            fp = fp.replace("<A>", _amplitude(layer))
             out.append(_eq(f"<fp:{n}>", fp, o.batch(layer.f_prime)))
             out.append(
                 _eq(
@@ -458,6 +459,11 @@ def _backward_blocks(
         parts = [formula] if formula else []
         out.append(_eq(f"<dcda:{p}>", *parts, o.batch(layer.dc_da_prev)))
     return out
+
+
+def _amplitude(layer: LayerTrace) -> str:
+    amplitude = getattr(layer.activation, "A", None)
+    return "A" if amplitude is None else f"{amplitude:g}"
 
 
 def _alpha(layer: LayerTrace) -> str:
@@ -531,6 +537,7 @@ _TEXT_PLAIN = {
     "if": "if",
     "else": "else",
     "alpha": "\u03b1",  # alpha
+    "sqrt2": "\u221a2",
     "dc": "∂c",
     "dd": "∂",
     "penalty": "Σ_l (λ_l/2) ‖W(l)‖²",
@@ -569,6 +576,7 @@ _LATEX_PLAIN = {
     "if": "\\text{ if }",
     "else": "\\text{ else }",
     "alpha": "\\alpha",
+    "sqrt2": "\\sqrt{2}",
     "dc": "\\partial c",
     "dd": "\\partial ",
     "penalty": "\\sum_l \\frac{\\lambda_l}{2} \\lVert W^{(l)} \\rVert^2",
