@@ -273,7 +273,7 @@ class Trace:
         In the documents' notation vectors are columns: arrays are transposed to
         ``(features, samples)`` (flattened when ``m = 1``) and ``W`` has one row per unit.
         """
-        from ._render import trace_dict
+        from ._json import trace_dict
 
         return trace_dict(self, _resolve(self, notation, None)[0])
 
