@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import layerkit as lk
 
@@ -46,6 +48,19 @@ def reference_activation(name: str, z: np.ndarray) -> np.ndarray:
             lo, hi = np.where(g < 0, mid, lo), np.where(g < 0, hi, mid)
         return 0.5 * (lo + hi)
     raise AssertionError(f"no reference for {name}")
+
+
+def reference_cost_terms(loss: str, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The per-output terms of each sample's cost, from the documents' formulas."""
+    if loss == "sum_of_squares":
+        return (a - y) ** 2
+    if loss == "mse":
+        return (a - y) ** 2 / a.shape[1]
+    if loss == "binary_crossentropy":
+        return -(y * np.log(a) + (1 - y) * np.log(1 - a))
+    if loss == "categorical_crossentropy":
+        return -y * np.log(a)
+    raise AssertionError(f"no reference for {loss}")
 
 
 def numeric_grad(net, x, y, array: np.ndarray) -> np.ndarray:
@@ -85,6 +100,13 @@ def assert_trace_matches_independent_computation(net, x, y, learning_rate=0.3):
         else:
             a = layer.reference(a_prev)
         np.testing.assert_allclose(lt.a, a, rtol=1e-9, atol=1e-12)
+        if lt.f_prime is not None:
+            # f'(z) by central differences of the reference f (no kink is this close to z)
+            name = layer.activation.name
+            numeric = (reference_activation(name, z + H) - reference_activation(name, z - H)) / (
+                2 * H
+            )
+            np.testing.assert_allclose(lt.f_prime, numeric, rtol=1e-6, atol=1e-8)
         a_prev = a
     np.testing.assert_allclose(trace.output, a_prev, rtol=1e-9, atol=1e-12)
 
@@ -94,6 +116,10 @@ def assert_trace_matches_independent_computation(net, x, y, learning_rate=0.3):
     assert trace.data_cost == pytest.approx(trace.sample_costs.mean(), rel=1e-9)
     if trace.cost_terms is not None:
         np.testing.assert_allclose(trace.cost_terms.sum(axis=1), trace.sample_costs, rtol=1e-9)
+    target = trace.y
+    np.testing.assert_allclose(
+        trace.cost_terms, reference_cost_terms(net.loss_fn.name, a_prev, target), rtol=1e-9
+    )
 
     # dJ/dtheta by finite differences of J = net.loss
     for layer, lt in zip(net.layers[1:], trace.layers, strict=True):
@@ -383,3 +409,40 @@ def test_layer_lookup_uses_the_documents_numbering():
     assert trace.layer(2) is trace.layers[0] and trace.layer(3) is trace.layers[1]
     with pytest.raises(lk.LayerkitValueError, match=r"\[2, 3\]"):
         trace.layer(1)
+
+
+_OUTPUTS = [
+    ("sigmoid", "sum_of_squares"),
+    ("identity", "mse"),
+    ("sigmoid", "binary_crossentropy"),
+    ("softmax", "categorical_crossentropy"),
+    ("softmax", "sum_of_squares"),
+]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    widths=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    hidden=st.sampled_from(lk.available_activations()),
+    output=st.sampled_from(_OUTPUTS),
+    m=st.integers(1, 3),
+    penalty=st.sampled_from([0.0, 0.1]),
+    seed=st.integers(0, 2**16),
+)
+def test_random_small_networks_match_numpy_and_finite_differences(
+    widths, hidden, output, m, penalty, seed
+):
+    activation, loss = output
+    n_out = 2 if activation == "softmax" else widths[-1]
+    layers = [lk.Input(widths[0])]
+    layers += [lk.Dense(w, hidden) for w in widths[1:]]
+    layers.append(lk.Dense(n_out, activation))
+    net = lk.Network(layers, loss=loss, penalty=penalty, dtype="float64", seed=seed)
+    rng = np.random.default_rng(seed)
+    net.set_weights([rng.uniform(-1, 1, w.shape) for w in net.get_weights()])
+    x = rng.uniform(-1, 1, (m, widths[0]))
+    if loss == "categorical_crossentropy":
+        y = np.eye(n_out)[rng.integers(0, n_out, m)]
+    else:
+        y = rng.uniform(0, 1, (m, n_out))
+    assert_trace_matches_independent_computation(net, x, y)
