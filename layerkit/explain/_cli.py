@@ -39,19 +39,30 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--output-activation",
         default=None,
-        help="activation of the output layer (default: --activation; softmax with "
+        help="activation of the output layer; when omitted, --activation (softmax with "
         "categorical_crossentropy)",
     )
-    parser.add_argument("--loss", default="sum_of_squares")
+    parser.add_argument("--loss", default="sum_of_squares", help="the network's cost")
     parser.add_argument("--penalty", type=float, default=0.0, help="L2 strength lambda")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="weights of --layers, or the exercise drawn"
+    )
     parser.add_argument(
         "--x", default=None, help="input values, e.g. 0.7,0.1,0.4 (';' between samples)"
     )
     parser.add_argument("--y", default=None, help="target values or class labels, e.g. 1 or 0,1")
-    parser.add_argument("--learning-rate", type=float, default=None, help="show one update")
-    parser.add_argument("--notation", choices=("documents", "layerkit"), default="documents")
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument(
+        "--learning-rate", type=float, default=None, help="show one update (exercises: 0.5)"
+    )
+    parser.add_argument(
+        "--notation",
+        choices=("documents", "layerkit"),
+        default="documents",
+        help="column vectors with W one row per unit, or layerkit's batch rows",
+    )
+    parser.add_argument(
+        "--format", choices=("text", "markdown", "json"), default="text", help="output format"
+    )
     parser.add_argument("--precision", type=int, default=4, help="decimals shown")
     parser.add_argument(
         "--exercise", action="store_true", help="write a random exercise (seeded by --seed)"
