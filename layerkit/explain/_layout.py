@@ -422,12 +422,21 @@ def _backward_blocks(
                     Prose("."),
                 )
             )
-            out.append(
-                _eq(
-                    f"<delta:{n}> = <a:{n}> <odot> (g - <aT:{n}> g), g = {incoming}",
-                    o.batch(layer.delta),
-                )
-            )
+            if nxt is not None:
+                out.append(_eq(f"<dcda:{n}> = {incoming}", o.batch(layer.dc_da)))
+            parts = [f"<delta:{n}> = <a:{n}> <odot> (g - <aT:{n}> g), g = <dcda:{n}>"]
+            if m == 1:
+                dot = float(layer.a[0] @ layer.dc_da[0])
+                g = [
+                    o.batch(layer.a),
+                    " <odot> (",
+                    o.batch(layer.dc_da),
+                    " - ",
+                    Num(dot, paren=True),
+                    ")",
+                ]
+                parts.append(g)
+            out.append(_eq(*parts, o.batch(layer.delta)))
         else:
             name = layer.activation.name if layer.activation is not None else ""
             fp = _DERIVATIVE.get(name, f"<fn:{name}>'(<z:{n}>)").replace("<a:l>", f"<a:{n}>")

@@ -123,6 +123,11 @@ def test_fused_and_jacobian_output_errors_are_named():
     jac = lk.explain(_net(output="softmax"), [0.7, 0.1, 0.4], [1.0, 0.0])
     assert "its Jacobian is not diagonal" in jac.to_text()
     assert "δ(3) = a(3) ⊙ (g - a(3)ᵀ g), g = ∂c/∂a(3)" in jac.to_text()
+    out = jac.layers[-1]
+    dot = float(out.a[0] @ out.dc_da[0])
+    line = next(s for s in jac.to_text().splitlines() if "g = ∂c/∂a(3)" in s)
+    shown = f"({dot:.4f})" if dot < 0 else f"{dot:.4f}"
+    assert f" ⊙ ([ {out.dc_da[0, 0]:.4f} ] - {shown}) = [ {out.delta[0, 0]:.4f} ]" in line
 
 
 def test_a_batch_lists_each_sample_cost_and_the_average():
