@@ -446,3 +446,32 @@ def test_random_small_networks_match_numpy_and_finite_differences(
     else:
         y = rng.uniform(0, 1, (m, n_out))
     assert_trace_matches_independent_computation(net, x, y)
+
+
+class Quartic(lk.Loss):
+    """A user's cost: c = sum_j (a_j - y_j)^4."""
+
+    name = "quartic"
+
+    def per_sample(self, output, target):
+        return np.sum((output - target) ** 4, axis=1)
+
+    def gradient(self, output, target, *, sample_weight=None, out=None):
+        grad = 4 * (output - target) ** 3 / output.shape[0]
+        if out is None:
+            return grad
+        out[...] = grad
+        return out
+
+
+def test_a_user_loss_is_traced_without_per_output_terms():
+    net = lk.Network([lk.Input(2), lk.Dense(2, "tanh")], loss=Quartic(), dtype="float64", seed=0)
+    x, y = np.array([[0.5, 0.1], [0.2, -0.3]]), np.array([[1.0, 0.0], [0.0, 1.0]])
+    trace = lk.explain(net, x, y)
+    assert trace.cost_terms is None and trace.loss == "quartic"
+    np.testing.assert_allclose(trace.sample_costs, np.sum((trace.output - y) ** 4, axis=1))
+    layer = trace.layers[0]
+    np.testing.assert_allclose(layer.dc_da, 4 * (layer.a - y) ** 3, rtol=1e-12)
+    numeric = numeric_grad(net, x, y, net.layers[1].params["W"])
+    np.testing.assert_allclose(layer.grads["W"], numeric, rtol=1e-5, atol=1e-7)
+    assert "c = quartic(a(2), y)" in trace.to_text()
