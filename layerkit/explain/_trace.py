@@ -182,6 +182,8 @@ class Trace:
         Default notation of the renderers.
     precision : int
         Default number of decimals of the renderers.
+    network_name : str
+        The network's name.
     """
 
     x: np.ndarray
