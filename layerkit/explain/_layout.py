@@ -105,6 +105,26 @@ _LOSS_FORMULA = {
     "categorical_crossentropy": ("c = -<sum_j> y_j <log> <a:L>_j", "-y / <a:L>"),
 }
 
+# with from_logits the output a(L) is the logits and the cost applies the activation itself
+_LOGITS_FORMULA = {
+    "binary_crossentropy": (
+        "c = -<sum_j> [y_j <log> <sigma>(<a:L>_j) + (1 - y_j) <log>(1 - <sigma>(<a:L>_j))]",
+        "<sigma>(<a:L>) - y",
+    ),
+    "categorical_crossentropy": (
+        "c = -<sum_j> y_j <log> <fn:softmax>(<a:L>)_j",
+        "<fn:softmax>(<a:L>) - y",
+    ),
+}
+
+
+def _loss_formulas(trace: Trace, L: int) -> tuple[str, str]:
+    """The cost ``c`` and its ``dc/da`` as templates for the output layer ``L``."""
+    table = _LOGITS_FORMULA if trace.from_logits else _LOSS_FORMULA
+    cost, grad = table.get(trace.loss_family or "", (f"c = <lossfn:{trace.loss}>(<a:L>, y)", ""))
+    return cost.replace("<a:L>", f"<a:{L}>"), grad.replace("<a:L>", f"<a:{L}>")
+
+
 _DERIVATIVE = {
     "identity": "1",
     "sigmoid": "<a:l> <odot> (1 - <a:l>)",
@@ -199,6 +219,12 @@ def layout(trace: Trace, notation: str, *, title: str | None = None) -> list[Blo
         blocks.append(_heading(f"Update (gradient descent, learning rate {trace.learning_rate:g})"))
         eta = Num(trace.learning_rate, False)
         for layer in trace.layers:
+            if not layer.trainable:
+                if layer.params:
+                    blocks.append(
+                        _para(Prose(f"Layer {layer.number} ({layer.name}) is frozen: unchanged."))
+                    )
+                continue
             for key, new in (layer.updated or {}).items():
                 sym, grad_sym, arr, garr, narr = _param_symbols(layer, key, o, new)
                 blocks.append(
@@ -340,19 +366,18 @@ def _num(value: float, given: bool) -> Num:
 def _cost_blocks(trace: Trace, o: Orient, L: int) -> list[Block]:
     out: list[Block] = []
     m = trace.n_samples
-    formula = _LOSS_FORMULA.get(trace.loss, (f"c = <lossfn:{trace.loss}>(<a:L>, y)", ""))[0]
-    formula = formula.replace("<a:L>", f"<a:{L}>")
+    formula = _loss_formulas(trace, L)[0]
     terms = trace.cost_terms
     k = trace.y.shape[1]
     if m == 1 and terms is not None and k <= _COST_TERMS:
         parts: list[Any] = [formula]
-        if trace.loss in ("sum_of_squares", "mse"):
-            squares: list[Item] = ["<frac1k> (" if trace.loss == "mse" else ""]
+        if trace.loss_family in ("sum_of_squares", "mse"):
+            squares: list[Item] = ["<frac1k> (" if trace.loss_family == "mse" else ""]
             for j in range(k):
                 if j:
                     squares.append(" + ")
                 squares += ["(", Num(trace.output[0, j]), " - ", Num(trace.y[0, j], False), ")<sq>"]
-            if trace.loss == "mse":
+            if trace.loss_family == "mse":
                 squares.append(")")
             parts.append(squares)
         sums: list[Item] = []
@@ -360,7 +385,7 @@ def _cost_blocks(trace: Trace, o: Orient, L: int) -> list[Block]:
             if j:
                 sums.append(" + ")
             sums.append(Num(terms[0, j], paren=True))
-        if trace.loss == "mse":
+        if trace.loss_family == "mse":
             sums = ["<frac1k> (", *sums, ")"]
         if k > 1:
             parts.append(sums)
@@ -400,7 +425,7 @@ def _backward_blocks(
         )
     elif layer.delta is not None and layer.dc_da is not None:
         if nxt is None:
-            grad_formula = _LOSS_FORMULA.get(trace.loss, ("", ""))[1].replace("<a:L>", f"<a:{n}>")
+            grad_formula = _loss_formulas(trace, n)[1]
             parts: list[Any] = [f"<dcda:{n}>"]
             if grad_formula:
                 parts.append(grad_formula)
@@ -453,6 +478,8 @@ def _backward_blocks(
     elif layer.dc_da is not None and not layer.dense:
         out.append(_eq(f"<dcda:{n}>", o.batch(layer.dc_da)))
 
+    if not layer.trainable:
+        out.append(_para(Prose("Frozen (trainable=False): training computes no gradient here.")))
     for key in layer.grads:
         out.append(_grad_block(layer, key, o, m))
     if layer.dc_da_prev is not None:

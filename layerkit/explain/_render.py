@@ -53,6 +53,7 @@ _TEXT_PLAIN = {
     "if": "if",
     "else": "else",
     "alpha": "\u03b1",  # alpha
+    "sigma": "\u03c3",  # sigma
     "sqrt2": "\u221a2",
     "dc": "∂c",
     "dd": "∂",
@@ -92,6 +93,7 @@ _LATEX_PLAIN = {
     "if": "\\text{ if }",
     "else": "\\text{ else }",
     "alpha": "\\alpha",
+    "sigma": "\\sigma",
     "sqrt2": "\\sqrt{2}",
     "dc": "\\partial c",
     "dd": "\\partial ",

@@ -27,8 +27,6 @@ from .._validation import (
     LayerkitTypeError,
     LayerkitValueError,
     as_numeric_array,
-    cast_checked,
-    check_features,
     check_n_samples,
     check_positive_int,
     check_real,
@@ -85,7 +83,7 @@ class LayerTrace:
         the Jacobian product) or ``""`` (no ``delta``).
     grads : dict of numpy.ndarray
         ``dJ/dtheta`` for every parameter, as :meth:`Network.backprop` computes it for
-        training (penalty included).
+        training (penalty included); empty for a frozen layer.
     penalty : float
         The L2 strength ``lambda`` in force for this layer's penalised parameters.
     penalized : tuple of str
@@ -98,6 +96,9 @@ class LayerTrace:
         With a learning rate ``eta``: ``theta - eta dJ/dtheta`` for every parameter.
     dense : bool
         Whether the layer is a ``Dense`` layer, ``z = a_prev W + b``.
+    trainable : bool
+        ``False`` for a frozen layer: training neither computes its gradients (``grads``
+        is empty) nor changes it (``updated`` holds its parameters as they are).
     """
 
     number: int
@@ -119,6 +120,7 @@ class LayerTrace:
     dJ_da_prev: np.ndarray | None
     updated: dict[str, np.ndarray] | None = None
     dense: bool = False
+    trainable: bool = True
 
     @property
     def W(self) -> np.ndarray | None:
@@ -184,6 +186,12 @@ class Trace:
         Default number of decimals of the renderers.
     network_name : str
         The network's name.
+    loss_family : str or None
+        The built-in cost the loss computes (``"sum_of_squares"``, ``"mse"``,
+        ``"binary_crossentropy"``, ``"categorical_crossentropy"``; subclasses such as
+        ``sparse_categorical_crossentropy`` included), ``None`` for a user's loss.
+    from_logits : bool
+        Whether the loss applies the output activation itself (the output is ``z``).
     """
 
     x: np.ndarray
@@ -201,6 +209,8 @@ class Trace:
     notation: str
     precision: int
     network_name: str = "network"
+    loss_family: str | None = None
+    from_logits: bool = False
 
     @property
     def n_samples(self) -> int:
@@ -411,19 +421,27 @@ def explain(
             layer.needs_input_grad = flag
 
     output = forward[-1]["a"]
-    fused = _is_fused(net)
-    last = forward[-1]
-    sample_costs, cost_terms = _sample_costs(net, output, target, last["z"] if fused else None)
+    fused = net.fused_output_error
+    sample_costs, cost_terms = _sample_costs(
+        net, output, target, forward[-1]["z"] if fused else None
+    )
     penalty_term = float(net.penalty_value())
 
     traces = []
     for i, (layer, fwd, bwd, grad) in enumerate(
         zip(layers, forward, backward, grads, strict=True), start=2
     ):
-        lam = _penalty_of(net, layer)
+        penalized = tuple(layer.penalized_params)
+        lam = net.penalty_for(layer, penalized[0]) if penalized else 0.0
+        trainable = bool(getattr(layer, "trainable", True))
+        if not trainable:
+            grad = {}  # training computes no gradient for a frozen layer, and changes nothing
         updated = None
         if learning_rate is not None:
-            updated = {k: fwd["params"][k] - learning_rate * grad[k] for k in fwd["params"]}
+            updated = {
+                k: v - learning_rate * grad[k] if trainable else v.copy()
+                for k, v in fwd["params"].items()
+            }
         traces.append(
             LayerTrace(
                 number=i,
@@ -440,11 +458,12 @@ def explain(
                 delta_rule=bwd["rule"],
                 grads=grad,
                 penalty=lam,
-                penalized=tuple(layer.penalized_params),
+                penalized=penalized,
                 dc_da_prev=bwd["dc_da_prev"],
                 dJ_da_prev=bwd["dJ_da_prev"],
                 updated=updated,
                 dense=fwd["dense"],
+                trainable=trainable,
             )
         )
     return Trace(
@@ -463,6 +482,8 @@ def explain(
         notation=notation,
         precision=precision,
         network_name=net.name,
+        loss_family=loss_family(net.loss_fn),
+        from_logits=bool(getattr(net.loss_fn, "from_logits", False)),
     )
 
 
@@ -472,7 +493,7 @@ def _check_sample(net: Network, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]
     single = array.shape == tuple(net.input_shape)
     if single:
         array = array[None]
-    X = check_features(array, net.input_shape, argument="x", layer=net.layers[0].name)
+    X = net.prepare_inputs(array, "x")
     if X.shape[0] > MAX_SAMPLES:
         raise LayerkitValueError(
             f"x must hold at most {MAX_SAMPLES} samples for a worked example; received "
@@ -482,9 +503,9 @@ def _check_sample(net: Network, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]
     labels = as_numeric_array(y, "y")
     if single and (labels.ndim == 0 or (labels.ndim == 1 and labels.shape[0] == k and k > 1)):
         labels = labels.reshape(1, -1) if labels.ndim == 1 else labels.reshape(1)
-    target = net.loss_fn.prepare_targets(labels, k, net.dtype, argument="y")
+    target = net.prepare_targets(labels, "y")
     check_n_samples(X, target, "x", "y")
-    return np.array(cast_checked(X, net.dtype, "x"), copy=True), target
+    return np.array(X, copy=True), target
 
 
 def _forward(layers: list[Any], X: np.ndarray) -> list[dict[str, Any]]:
@@ -539,17 +560,6 @@ def _elementwise_derivative(
     return np.array(np.broadcast_to(value, z.shape), dtype=z.dtype)
 
 
-def _is_fused(net: Network) -> bool:
-    """The network's rule for the output error ``a - y`` (see ``Network``)."""
-    last = net.layers[-1]
-    activation = getattr(last, "activation", None)
-    return (
-        isinstance(last, Dense | Activation)
-        and isinstance(activation, ActivationFunction)
-        and activation.name == net.loss_fn.fused_activation
-    )
-
-
 def _backward(
     net: Network, layers: list[Any], forward: list[dict[str, Any]], target: np.ndarray
 ) -> list[dict[str, Any]]:
@@ -563,7 +573,7 @@ def _backward(
     last = len(layers) - 1
     output = forward[-1]["a"]
     grad: np.ndarray | None  # dJ/da of the current layer's output (carries the 1/m)
-    if _is_fused(net):
+    if net.fused_output_error:
         fwd = forward[-1]
         delta = np.asarray(net.loss_fn.fused_delta(output.copy(), target), dtype=output.dtype) * m
         if "W" in fwd["params"]:
@@ -616,44 +626,56 @@ def _unknown() -> dict[str, Any]:
     return {"dc_da": None, "delta": None, "rule": "", "dc_da_prev": None, "dJ_da_prev": None}
 
 
-def _penalty_of(net: Network, layer: Any) -> float:
-    """The L2 strength in force for ``layer`` (its own ``penalty`` or the network's)."""
-    if not layer.penalized_params:
-        return 0.0
-    own = getattr(layer, "penalty", None)
-    return float(net.penalty if own is None else own)
+def loss_family(loss: Any) -> str | None:
+    """The built-in cost ``loss`` computes (its subclasses included), or ``None``."""
+    for family, cls in (
+        ("mse", MeanSquaredError),  # before its base class, SumOfSquares
+        ("sum_of_squares", SumOfSquares),
+        ("binary_crossentropy", BinaryCrossentropy),
+        ("categorical_crossentropy", CategoricalCrossentropy),
+    ):
+        if isinstance(loss, cls):
+            return family
+    return None
 
 
 def _sample_costs(
     net: Network, output: np.ndarray, target: np.ndarray, logits: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """``c_i`` per sample and, for the built-in losses, its per-output terms."""
+    """``c_i`` per sample and, for the built-in losses, its per-output terms.
+
+    ``logits`` is the output pre-activation of a fused output; with ``from_logits`` the
+    output itself is the logits.
+    """
     loss = net.loss_fn
+    from_logits = bool(getattr(loss, "from_logits", False))
+    if from_logits:
+        logits = output
     out = output.astype(np.float64)
     t = target.astype(np.float64)
-    terms: np.ndarray | None
-    if isinstance(loss, MeanSquaredError):
+    z = None if logits is None else logits.astype(np.float64)
+    family = loss_family(loss)
+    terms: np.ndarray | None = None
+    if family == "mse":
         terms = (out - t) ** 2 / out.shape[1]
-    elif isinstance(loss, SumOfSquares):
+    elif family == "sum_of_squares":
         terms = (out - t) ** 2
-    elif isinstance(loss, CategoricalCrossentropy):
-        if logits is not None:
-            z = logits.astype(np.float64)
+    elif family == "categorical_crossentropy":
+        if z is not None:
             log_a = z - special.logsumexp(z, axis=1, keepdims=True)
         else:
             log_a = np.log(np.clip(out, _EPS, 1.0))
         terms = -t * log_a
-    elif isinstance(loss, BinaryCrossentropy):
-        if logits is not None:
-            z = logits.astype(np.float64)
+    elif family == "binary_crossentropy":
+        if z is not None:
             log_a, log_1ma = -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
         else:
             clipped = np.clip(out, _EPS, 1.0 - _EPS)
             log_a, log_1ma = np.log(clipped), np.log1p(-clipped)
         terms = -(t * log_a + (1.0 - t) * log_1ma)
-    else:
-        terms = None
-    if logits is not None:
+    if from_logits:
+        costs = loss.per_sample_from_logits(output.copy(), target)
+    elif logits is not None:
         costs = loss.per_sample_from_logits(logits.copy(), target, output.copy())
     else:
         costs = loss.per_sample(output.copy(), target)

@@ -50,8 +50,14 @@ def reference_activation(name: str, z: np.ndarray) -> np.ndarray:
     raise AssertionError(f"no reference for {name}")
 
 
-def reference_cost_terms(loss: str, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+def reference_cost_terms(trace, a: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The per-output terms of each sample's cost, from the documents' formulas."""
+    loss = trace.loss_family
+    if trace.from_logits:  # the output is z: the cost applies the activation
+        if loss == "binary_crossentropy":
+            a = 1 / (1 + np.exp(-a))
+        else:
+            a = np.exp(a) / np.exp(a).sum(axis=1, keepdims=True)
     if loss == "sum_of_squares":
         return (a - y) ** 2
     if loss == "mse":
@@ -116,10 +122,10 @@ def assert_trace_matches_independent_computation(net, x, y, learning_rate=0.3):
     assert trace.data_cost == pytest.approx(trace.sample_costs.mean(), rel=1e-9)
     if trace.cost_terms is not None:
         np.testing.assert_allclose(trace.cost_terms.sum(axis=1), trace.sample_costs, rtol=1e-9)
-    target = trace.y
-    np.testing.assert_allclose(
-        trace.cost_terms, reference_cost_terms(net.loss_fn.name, a_prev, target), rtol=1e-9
-    )
+    if trace.cost_terms is not None:
+        np.testing.assert_allclose(
+            trace.cost_terms, reference_cost_terms(trace, a_prev, trace.y), rtol=1e-9
+        )
 
     # dJ/dtheta by finite differences of J = net.loss
     for layer, lt in zip(net.layers[1:], trace.layers, strict=True):
@@ -475,3 +481,50 @@ def test_a_user_loss_is_traced_without_per_output_terms():
     numeric = numeric_grad(net, x, y, net.layers[1].params["W"])
     np.testing.assert_allclose(layer.grads["W"], numeric, rtol=1e-5, atol=1e-7)
     assert "c = quartic(a(2), y)" in trace.to_text()
+
+
+def test_logit_losses_and_their_aliases_give_the_objective_training_uses():
+    for loss, activation, n_out in (
+        (lk.losses.CategoricalCrossentropy(from_logits=True), None, 3),
+        (lk.losses.BinaryCrossentropy(from_logits=True), None, 2),
+        ("sparse_categorical_crossentropy", "softmax", 3),
+    ):
+        net = lk.Network(
+            [lk.Input(3), lk.Dense(3, "elu"), lk.Dense(n_out, activation)],
+            loss=loss,
+            dtype="float64",
+            seed=12,
+        )
+        rng = np.random.default_rng(12)
+        x = rng.uniform(-1, 1, (2, 3))
+        y = np.eye(n_out)[[0, 1]]
+        trace = assert_trace_matches_independent_computation(net, x, y)
+        family = "binary_crossentropy" if n_out == 2 else "categorical_crossentropy"
+        assert trace.loss_family == family
+        if trace.from_logits:
+            z = trace.output
+            p = 1 / (1 + np.exp(-z)) if n_out == 2 else np.exp(z) / np.exp(z).sum(1, keepdims=True)
+            np.testing.assert_allclose(trace.layers[-1].delta, p - y, rtol=1e-9, atol=1e-12)
+
+
+def test_a_frozen_layer_shows_no_gradient_and_is_not_updated():
+    net = lk.Network(
+        [lk.Input(3), lk.Dense(3, "tanh", trainable=False), lk.Dense(2, "sigmoid")],
+        loss="sum_of_squares",
+        dtype="float64",
+        seed=0,
+    )
+    x, y = np.array([[0.2, -0.4, 0.6]]), np.array([[1.0, 0.0]])
+    trace = lk.explain(net, x, y, learning_rate=0.5)
+    frozen, last = trace.layers
+    assert not frozen.trainable and frozen.grads == {}
+    for key, value in frozen.params.items():
+        np.testing.assert_array_equal(frozen.updated[key], value)
+    # its error is still traced: the chain rule runs through it to the input
+    numeric = numeric_grad(net, x.copy(), y, net.layers[1].params["b"])
+    np.testing.assert_allclose(frozen.delta[0], numeric, rtol=1e-5, atol=1e-7)
+    net.train(x, y, optimizer="sgd", learning_rate=0.5, batch_size=1, epochs=1, verbose=0)
+    np.testing.assert_allclose(net.layers[2].params["W"], last.updated["W"], rtol=1e-12)
+    np.testing.assert_array_equal(net.layers[1].params["W"], frozen.params["W"])
+    text = trace.to_text()
+    assert "Frozen (trainable=False)" in text and "Layer 2 (dense_" in text
