@@ -143,6 +143,12 @@ _FUSED_SOURCE = {
 
 def layout(trace: Trace, notation: str, *, title: str | None = None) -> list[Block]:
     """The blocks of a worked example (shared by every format)."""
+    # a trace of an overflowing network holds inf: its sums print as inf or nan, quietly
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return _layout(trace, notation, title)
+
+
+def _layout(trace: Trace, notation: str, title: str | None) -> list[Block]:
     o = Orient(notation)
     m = trace.n_samples
     L = trace.layers[-1].number

@@ -409,10 +409,12 @@ def explain(
     saved_grads = [{k: g.copy() for k, g in layer.grads.items()} for layer in layers]
     saved_flags = [layer.needs_input_grad for layer in layers]
     try:
-        forward = _forward(layers, X)
-        cost = float(net.backprop(X, target))
-        grads = [{k: g.copy() for k, g in layer.grads.items()} for layer in layers]
-        backward = _backward(net, layers, forward, target)
+        # as every public call: an overflow shows as inf in the trace, not as a warning
+        with np.errstate(**_QUIET):
+            forward = _forward(layers, X)
+            cost = float(net.backprop(X, target))
+            grads = [{k: g.copy() for k, g in layer.grads.items()} for layer in layers]
+            backward = _backward(net, layers, forward, target)
     finally:
         for layer, kept, flag in zip(layers, saved_grads, saved_flags, strict=True):
             for key, value in kept.items():
@@ -422,9 +424,9 @@ def explain(
 
     output = forward[-1]["a"]
     fused = net.fused_output_error
-    sample_costs, cost_terms = _sample_costs(
-        net, output, target, forward[-1]["z"] if fused else None
-    )
+    with np.errstate(**_QUIET):
+        logits = forward[-1]["z"] if fused else None
+        sample_costs, cost_terms = _sample_costs(net, output, target, logits)
     penalty_term = float(net.penalty_value())
 
     traces = []
@@ -438,10 +440,11 @@ def explain(
             grad = {}  # training computes no gradient for a frozen layer, and changes nothing
         updated = None
         if learning_rate is not None:
-            updated = {
-                k: v - learning_rate * grad[k] if trainable else v.copy()
-                for k, v in fwd["params"].items()
-            }
+            with np.errstate(**_QUIET):
+                updated = {
+                    k: v - learning_rate * grad[k] if trainable else v.copy()
+                    for k, v in fwd["params"].items()
+                }
         traces.append(
             LayerTrace(
                 number=i,
@@ -683,3 +686,4 @@ def _sample_costs(
 
 
 _EPS = float(np.finfo(np.float64).eps)
+_QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore", "under": "ignore"}

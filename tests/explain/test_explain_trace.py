@@ -528,3 +528,15 @@ def test_a_frozen_layer_shows_no_gradient_and_is_not_updated():
     np.testing.assert_array_equal(net.layers[1].params["W"], frozen.params["W"])
     text = trace.to_text()
     assert "Frozen (trainable=False)" in text and "Layer 2 (dense_" in text
+
+
+def test_an_overflowing_network_is_traced_with_infinities_and_no_warning():
+    # pytest turns every RuntimeWarning into an error (pyproject.toml)
+    net = lk.Network([lk.Input(2), lk.Dense(2, "relu"), lk.Dense(2, "softmax")], seed=0)
+    net.set_weights([np.full((2, 2), 3e38), np.zeros(2), np.full((2, 2), 3e38), np.zeros(2)])
+    trace = lk.explain(net, [1.0, 1.0], 0, learning_rate=0.1)
+    assert np.isinf(trace.layers[0].z).all()
+    assert "inf" in trace.to_text() and "inf" in trace.to_markdown()
+    net = lk.Network([lk.Input(2), lk.Dense(2, "softmax")], loss="sse", seed=0)
+    net.set_weights([np.full((2, 2), 3e38), np.zeros(2)])
+    assert "nan" in lk.explain(net, [1.0, 0.5], [1.0, 0.0]).to_text()  # softmax of inf
