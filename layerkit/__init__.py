@@ -14,6 +14,7 @@ from .activations import (
     register_activation,
 )
 from .callbacks import Callback, EarlyStopping, History, Patience, ValidationWindow
+from .explain import ExerciseSheet, Trace, exercise_sheet, explain
 from .gradcheck import GradcheckReport, ParamCheck, gradcheck
 from .io import ModelFileError, load, register_layer, save
 from .layers import Activation, Dense, Dropout, Input, Layer
@@ -39,6 +40,7 @@ __all__ = [
     "Dropout",
     "EarlyStopping",
     "Evaluation",
+    "ExerciseSheet",
     "GradcheckReport",
     "GrowAndSlash",
     "History",
@@ -58,6 +60,7 @@ __all__ = [
     "StandardScaler",
     "StepDecay",
     "TimeDecay",
+    "Trace",
     "ValidationWindow",
     "__version__",
     "accuracy",
@@ -68,6 +71,8 @@ __all__ = [
     "confusion_matrix",
     "cross_validate",
     "datasets",
+    "exercise_sheet",
+    "explain",
     "get_activation",
     "get_loss",
     "get_optimizer",

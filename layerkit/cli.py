@@ -107,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     experiments.add_argument("--seed", type=int, default=0)
     experiments.set_defaults(run=_experiments)
+    from .explain._cli import add_parser as add_explain_parser
+
+    add_explain_parser(sub)
     return parser
 
 
