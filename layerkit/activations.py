@@ -32,7 +32,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import special
 
 from ._rows import RowReducer
 
@@ -143,6 +142,13 @@ class Identity(ActivationFunction):
         return out
 
 
+def _expit(z, out=None):
+    # Imported on first use: scipy.special is about a third of `import layerkit`.
+    from scipy.special import expit
+
+    return expit(z, out=out)
+
+
 class Sigmoid(ActivationFunction):
     """``f(z) = 1 / (1 + exp(-z))``, ``f' = a (1 - a)``.
 
@@ -153,10 +159,10 @@ class Sigmoid(ActivationFunction):
     name = "sigmoid"
 
     def __call__(self, z, out=None):
-        return special.expit(z, out=out)
+        return _expit(z, out=out)
 
     def derivative(self, z, a=None):
-        a = special.expit(z) if a is None else a
+        a = _expit(z) if a is None else a
         return a * (1 - a)
 
     def backward(self, z, a, grad, out=None):

@@ -9,12 +9,12 @@ not by the file name.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import struct
 import sys
 import zlib
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -95,7 +95,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             ) from exc
 
 
-def _read_exact(stream: IO[bytes], n: int) -> bytes:
+def _read_exact(stream: io.BufferedIOBase, n: int) -> bytes:
     parts = []
     while n > 0:
         part = stream.read(n)
@@ -107,7 +107,7 @@ def _read_exact(stream: IO[bytes], n: int) -> bytes:
 
 
 def _read_stream(
-    stream: IO[bytes], path: Path, *, available: int | None, compressed: bool
+    stream: io.BufferedIOBase, path: Path, *, available: int | None, compressed: bool
 ) -> np.ndarray:
     magic = _read_exact(stream, 4)
     if len(magic) < 4:
@@ -144,10 +144,10 @@ def _read_stream(
             f"{path}: IDX header describes shape {shape} of {dtype.name}, {expected} bytes, "
             "which cannot be allocated; the file is probably corrupt"
         ) from exc
-    buffer = memoryview(array.view(np.uint8))
+    buffer = array.view(np.uint8).data
     filled = 0
     while filled < len(buffer):
-        n = stream.readinto(buffer[filled : filled + _CHUNK])  # type: ignore[attr-defined]
+        n = stream.readinto(buffer[filled : filled + _CHUNK])
         if not n:
             raise ValueError(
                 _size_message(path, shape, dtype, expected, header_bytes + filled, compressed)
@@ -237,7 +237,7 @@ def write_idx(path: str | os.PathLike[str], array: ArrayLike) -> None:
                 filename="", mode="wb", fileobj=handle, compresslevel=6, mtime=0
             ) as stream:
                 stream.write(header)
-                stream.write(memoryview(big_endian.view(np.uint8).reshape(-1)))
+                stream.write(big_endian.view(np.uint8).reshape(-1).data)
         else:
             handle.write(header)
-            handle.write(memoryview(big_endian.view(np.uint8).reshape(-1)))
+            handle.write(big_endian.view(np.uint8).reshape(-1).data)

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import http.client
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -348,6 +345,11 @@ def _not_found_message(
 
 
 def _download_missing(key: str, spec: _Spec, cache: Path, searched: list[Path]) -> None:
+    # Imported here: http.client and urllib.request cost `import layerkit` time, and most
+    # runs never download.
+    import http.client
+    import urllib.error
+
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -384,6 +386,8 @@ def _download_missing(key: str, spec: _Spec, cache: Path, searched: list[Path]) 
 
 def _fetch(url: str, destination: Path, remote: _Remote) -> None:
     """Download ``url`` to ``destination``, atomically, if its size and SHA-256 match."""
+    import urllib.request
+
     from tqdm.auto import tqdm
 
     digest = hashlib.sha256()
