@@ -203,9 +203,11 @@ def _add_train(sub: Any) -> None:
     model.add_argument("--loss", default="categorical_crossentropy", help="cost function")
     model.add_argument("--dropout", type=float, default=0.0, help="dropout after hidden layers")
     model.add_argument("--penalty", type=float, default=0.0, help="L2 penalty on the weights")
-    model.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    model.add_argument(
+        "--dtype", default="float32", choices=("float32", "float64"), help="floating-point type"
+    )
     fit = train.add_argument_group("training")
-    fit.add_argument("--optimizer", default="sgd", choices=tuple(_DEFAULT_RATE))
+    fit.add_argument("--optimizer", default="sgd", choices=tuple(_DEFAULT_RATE), help="update rule")
     fit.add_argument(
         "--learning-rate",
         type=float,
@@ -680,7 +682,7 @@ def stop_message(history: Any, epochs: int) -> str:
     if trained == 0 and reason == "epochs":
         return f"no epoch was run (epochs={epochs}); the model holds its initial weights"
     if reason == "epochs":
-        text = f"ran all {trained} epochs"
+        text = "ran its one epoch" if trained == 1 else f"ran all {trained} epochs"
     elif reason == "early_stopping":
         text = f"early stopping after epoch {history.stopped_epoch or trained}"
     elif reason == "interrupted":

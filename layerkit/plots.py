@@ -49,7 +49,10 @@ def matplotlib_available() -> bool:
     """Whether matplotlib, the ``plots`` extra, is installed (without importing it)."""
     import importlib.util
 
-    return importlib.util.find_spec("matplotlib") is not None
+    try:
+        return importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):  # blocked by an import hook, or a broken install
+        return False
 
 
 def _new_figure(**kwargs: Any) -> Figure:

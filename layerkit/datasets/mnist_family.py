@@ -203,7 +203,8 @@ def load_mnist_family(
     name : {"mnist", "fashion-mnist", "kmnist"}
         The data set; case and ``_`` versus ``-`` do not matter.
     path : str or os.PathLike, optional
-        A folder to search first. Default None.
+        A folder to search first; it must exist (a missing folder raises rather than
+        falling back on another copy). Default None.
     flatten : bool, default True
         Return images as rows of 784 values (True) or as ``(n, 28, 28)`` arrays (False).
     download : bool, default True
@@ -228,8 +229,8 @@ def load_mnist_family(
     TypeError
         If ``flatten`` or ``download`` is not a bool.
     DatasetNotFoundError
-        A :class:`FileNotFoundError`: the files are nowhere and could not be (or were not
-        to be) downloaded. The message lists the files, the folder to put them in, where to
+        A :class:`FileNotFoundError`: ``path`` does not exist, or the files are nowhere
+        and could not be (or were not to be) downloaded. The message lists the files, the folder to put them in, where to
         download them from, and every folder searched.
     ChecksumError
         A download did not match its published SHA-256 (on every mirror); the bad file is
@@ -288,6 +289,12 @@ def _candidate_dirs(key: str, path: str | os.PathLike[str] | None) -> list[Path]
                 f"({type(path).__name__})"
             )
         given = Path(path).expanduser()
+        if not given.exists():
+            # An explicit folder that is not there is a mistake, not a reason to fall back
+            # silently on another copy of the data.
+            raise DatasetNotFoundError(
+                f"path {str(path)!r} does not exist; expected the folder holding the four IDX files"
+            )
         if given.is_file():
             raise ValueError(
                 f"path must be the folder holding the four IDX files; got a file, {given}"
