@@ -509,7 +509,7 @@ def _check_train_args(args: argparse.Namespace) -> dict[str, Any]:
     _check_data_path(args.data_path, args.dataset)
     rate = _DEFAULT_RATE[args.optimizer] if args.learning_rate is None else args.learning_rate
     if not (math.isfinite(rate) and rate > 0):
-        raise LayerkitValueError(f"--learning-rate must be > 0; received --learning-rate {rate}")
+        raise LayerkitValueError(f"--learning-rate must be > 0; received learning-rate={rate}")
     optimizer: Any
     if args.optimizer == "sgd":
         momentum = _DEFAULT_MOMENTUM if args.momentum is None else args.momentum
@@ -540,14 +540,16 @@ def parse_layers(text: str) -> list[int]:
 
 def _check_int(value: int, flag: str, *, minimum: int) -> None:
     if value < minimum:
-        raise LayerkitValueError(f"{flag} must be >= {minimum}; received {flag} {value}")
+        raise LayerkitValueError(f"{flag} must be >= {minimum}; received {flag[2:]}={value}")
 
 
 def _check_range(value: float, flag: str, low: float, high: float) -> None:
     """``low <= value < high`` (NaN and infinity fail it)."""
     if not low <= value < high:
         upper = "inf)" if high == math.inf else f"{high:g})"
-        raise LayerkitValueError(f"{flag} must be in [{low:g}, {upper}; received {flag} {value}")
+        raise LayerkitValueError(
+            f"{flag} must be in [{low:g}, {upper}; received {flag[2:]}={value}"
+        )
 
 
 def _check_data_path(data_path: str | None, dataset: str) -> None:

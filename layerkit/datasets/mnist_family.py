@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validation import LayerkitTypeError, LayerkitValueError
 from ._base import Dataset, _check_bool
 from ._files import _atomic_writer
 from .idx import read_idx
@@ -265,13 +266,15 @@ def load_mnist_family(
 
 def _normalise_name(name: object) -> str:
     if not isinstance(name, str):
-        raise TypeError(
+        raise LayerkitTypeError(
             f"name must be a str, one of {', '.join(map(repr, MNIST_FAMILY))}; "
             f"got {name!r} ({type(name).__name__})"
         )
     key = name.strip().lower().replace("_", "-")
     if key not in _SPECS:
-        raise ValueError(f"name must be one of {', '.join(map(repr, MNIST_FAMILY))}; got {name!r}")
+        raise LayerkitValueError(
+            f"name must be one of {', '.join(map(repr, MNIST_FAMILY))}; got {name!r}"
+        )
     return key
 
 
@@ -284,7 +287,7 @@ def _candidate_dirs(key: str, path: str | os.PathLike[str] | None) -> list[Path]
     dirs: list[Path] = []
     if path is not None:
         if not isinstance(path, str | os.PathLike):
-            raise TypeError(
+            raise LayerkitTypeError(
                 f"path must be a folder name (str or os.PathLike) or None; got {path!r} "
                 f"({type(path).__name__})"
             )
@@ -296,7 +299,7 @@ def _candidate_dirs(key: str, path: str | os.PathLike[str] | None) -> list[Path]
                 f"path {str(path)!r} does not exist; expected the folder holding the four IDX files"
             )
         if given.is_file():
-            raise ValueError(
+            raise LayerkitValueError(
                 f"path must be the folder holding the four IDX files; got a file, {given}"
             )
         dirs += [given, given / key]
@@ -440,21 +443,21 @@ def _load_folder(key: str, spec: _Spec, files: dict[str, Path], flatten: bool) -
         images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
         img_file, lab_file = files[f"{part}_images"], files[f"{part}_labels"]
         if images.dtype != np.uint8 or images.ndim != 3:
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{img_file}: expected uint8 images of shape (n, rows, cols); "
                 f"got {images.dtype} of shape {images.shape}"
             )
         if labels.dtype != np.uint8 or labels.ndim != 1:
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{lab_file}: expected uint8 labels of shape (n,); "
                 f"got {labels.dtype} of shape {labels.shape}"
             )
         if len(images) != len(labels):
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{img_file} holds {len(images)} images but {lab_file} holds {len(labels)} labels"
             )
         if labels.size and int(labels.max()) >= len(spec.class_names):
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{lab_file}: labels must lie in 0..{len(spec.class_names) - 1}; "
                 f"found {int(labels.max())}"
             )
