@@ -88,7 +88,9 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # recorded with a trained model
     debug = bool(args.debug or os.environ.get("LAYERKIT_DEBUG"))
     run: Callable[[argparse.Namespace], int] | None = getattr(args, "_run", None)
     if run is None:
@@ -365,7 +367,7 @@ def _train(args: argparse.Namespace) -> int:
             "class_names": names,
         },
         "preprocessing": _scaler_record(scaler),
-        "command": "layerkit " + " ".join(sys.argv[1:]) if sys.argv[1:] else "layerkit train",
+        "command": " ".join(["layerkit", *args.argv]),
     }
     net.summary()
     created = not out.exists()

@@ -84,6 +84,7 @@ def test_train_saves_model_history_and_plots_that_evaluate_reads_back_without_fl
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     net = lk.load(out / "model.npz")
     assert net.metadata["dataset"]["name"] == "digits"
+    assert net.metadata["command"] == "layerkit " + " ".join(argv)
     assert main(["evaluate", str(out / "model.npz")]) == 0  # no --dataset: it is recorded
     printed = capsys.readouterr().out
     data = lk.datasets.load_digits()
