@@ -355,10 +355,7 @@ def _train(args: argparse.Namespace) -> int:
         y, y_test = lk.one_hot(y, n_out), lk.one_hot(y_test, n_out)
     else:
         layers.append(lk.Dense(n_out, "softmax"))
-    # Any: `metadata` is a plain attribute that older Network classes do not declare
-    net: Any = lk.Network(
-        layers, loss=args.loss, penalty=args.penalty, seed=args.seed, dtype=args.dtype
-    )
+    net = lk.Network(layers, loss=args.loss, penalty=args.penalty, seed=args.seed, dtype=args.dtype)
     net.metadata = {
         "dataset": {
             "name": args.dataset,
