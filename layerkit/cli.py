@@ -694,8 +694,8 @@ def stop_message(history: Any, epochs: int) -> str:
         text = f"a callback stopped training after epoch {history.stopped_epoch or trained}"
     else:
         text = f"{reason} after {trained} epochs"
-    if history.message:
-        return f"{text}: {history.message}"
+    if reason in ("diverged", "interrupted") and history.message:
+        return f"{text}: {history.message}"  # the loop's account says what was restored
     if history.restored_epoch:
         return f"{text}; restored the weights of epoch {history.restored_epoch}"
     return f"{text}; the model holds the weights of the last epoch"
