@@ -238,6 +238,27 @@ def test_library_errors_exit_2_in_one_line_and_debug_shows_the_traceback(tmp_pat
     assert "Traceback (most recent call last)" in result.stderr
 
 
+def test_a_reader_that_closes_the_pipe_early_gets_no_error_message():
+    # `layerkit demo | head -0`: the reader is gone (closed before the command even
+    # started writing), which is no error to report
+    code = (
+        "import subprocess, sys\n"
+        "p = subprocess.Popen([sys.executable, '-m', 'layerkit', 'demo', '--epochs', '1'],"
+        " stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n"
+        "p.stdout.close()\n"
+        "err = p.stderr.read().decode()\n"
+        "print(p.wait(), 'Traceback' in err, 'error' in err, 'Exception ignored' in err)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.stdout.split() == ["141", "False", "False", "False"]
+
+
 def test_python_dash_m_layerkit_runs_the_same_command():
     result = subprocess.run(
         [sys.executable, "-m", "layerkit", "--version"],
