@@ -84,6 +84,12 @@ def test_dev_extra_brings_the_tools_ci_runs():
     assert tools <= dev
 
 
+def test_docs_extra_brings_a_signature_formatter_and_build_time_highlighting():
+    docs = _requirements(_setup_cfg()["options.extras_require"]["docs"])
+    assert docs & {"ruff", "black"}  # mkdocstrings formats long API signatures with either
+    assert {"mkdocs", "mkdocstrings-python", "pymdown-extensions", "pygments"} <= docs
+
+
 def test_runtime_dependencies_are_numpy_scipy_and_tqdm_only():
     install = _requirements(_setup_cfg()["options"]["install_requires"])
     assert install == {"numpy", "scipy", "tqdm"}
