@@ -21,6 +21,27 @@ class LayerkitTypeError(TypeError):
     """An argument has the wrong type (non-numeric array, object dtype, ...)."""
 
 
+def fmt(value: Any) -> str:
+    """``repr(value)`` for an error message, NumPy scalars written as plain numbers.
+
+    ``fmt(np.int64(1))`` is ``'1'`` and ``fmt(np.float32("nan"))`` is ``'nan'`` where
+    ``repr`` gives ``np.int64(1)`` and ``np.float32(nan)``; tuples, lists and 0-d arrays
+    are written the same way, element by element. Other values keep their ``repr``.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, np.bool_ | np.integer):
+        return repr(value.item())
+    if isinstance(value, np.generic):
+        return str(value)  # NumPy's shortest text for the scalar's own precision
+    if isinstance(value, tuple):
+        inner = ", ".join(fmt(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(fmt(v) for v in value) + "]"
+    return repr(value)
+
+
 def as_numeric_array(value: Any, argument: str) -> np.ndarray:
     """``np.asarray(value)``, refusing object, string and complex arrays and empty ones."""
     if isinstance(value, np.ndarray):
@@ -62,7 +83,7 @@ def check_finite(array: np.ndarray, argument: str) -> None:
         where = tuple(int(i) for i in bad)
         raise LayerkitValueError(
             f"{argument} contains NaN or infinity (first at index {where}: "
-            f"{array[where]!r}); expected finite values"
+            f"{fmt(array[where])}); expected finite values"
         )
 
 
@@ -83,7 +104,7 @@ def check_features(
             hint = " (a single sample? pass X[None] or X.reshape(1, -1))"
         raise LayerkitValueError(
             f"{argument} must have shape (n_samples, {', '.join(map(str, input_shape))}) for "
-            f"layer {layer!r} with input shape {tuple(input_shape)}; received shape "
+            f"layer {fmt(layer)} with input shape {tuple(input_shape)}; received shape "
             f"{array.shape}{hint}"
         )
     if check_values:
@@ -131,7 +152,7 @@ def check_targets_classification(
             if array.min() < 0 or array.max() > 1:
                 raise LayerkitValueError(
                     f"{argument} for {loss} with one sigmoid output must hold values in [0, 1]; "
-                    f"received values from {array.min()!r} to {array.max()!r}"
+                    f"received values from {fmt(array.min())} to {fmt(array.max())}"
                 )
             return np.asarray(array[:, None], dtype=dtype)
         return one_hot_labels(array, n_outputs, dtype, argument=argument)
@@ -144,7 +165,7 @@ def check_targets_classification(
     if array.min() < 0 or array.max() > 1:
         raise LayerkitValueError(
             f"{argument} rows for {loss} must hold probabilities in [0, 1]; received values "
-            f"from {array.min()!r} to {array.max()!r}"
+            f"from {fmt(array.min())} to {fmt(array.max())}"
         )
     if not binary:
         sums = array.sum(axis=1, dtype=np.float64)
@@ -164,13 +185,13 @@ def one_hot_labels(
         if not np.array_equal(labels, np.round(labels)):
             raise LayerkitValueError(
                 f"{argument} class labels must be whole numbers; received non-integer values "
-                f"such as {labels[labels != np.round(labels)][0]!r}"
+                f"such as {fmt(labels[labels != np.round(labels)][0])}"
             )
     lo, hi = labels.min(), labels.max()
     if lo < 0 or hi >= n_classes:
         raise LayerkitValueError(
             f"{argument} class labels must be in [0, {n_classes - 1}] for a network with "
-            f"{n_classes} outputs; received labels from {lo!r} to {hi!r}"
+            f"{n_classes} outputs; received labels from {fmt(lo)} to {fmt(hi)}"
         )
     out = np.zeros((labels.shape[0], n_classes), dtype=dtype)
     out[np.arange(labels.shape[0]), labels.astype(np.intp)] = 1
@@ -183,9 +204,11 @@ def check_positive_int(
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise LayerkitTypeError(f"{argument} must be an integer; received {value!r}")
+        raise LayerkitTypeError(f"{argument} must be an integer; received {fmt(value)}")
     if value < minimum:
-        raise LayerkitValueError(f"{argument} must be >= {minimum}; received {argument}={value!r}")
+        raise LayerkitValueError(
+            f"{argument} must be >= {minimum}; received {argument}={fmt(value)}"
+        )
     return int(value)
 
 
@@ -200,20 +223,20 @@ def check_real(
 ) -> float:
     """A finite real number within optional bounds."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise LayerkitTypeError(f"{argument} must be a real number; received {value!r}")
+        raise LayerkitTypeError(f"{argument} must be a real number; received {fmt(value)}")
     value = float(value)
     if not math.isfinite(value):
-        raise LayerkitValueError(f"{argument} must be finite; received {argument}={value!r}")
+        raise LayerkitValueError(f"{argument} must be finite; received {argument}={fmt(value)}")
     if low is not None and (value < low or (value == low and not low_inclusive)):
         bound = "[" if low_inclusive else "("
         raise LayerkitValueError(
             f"{argument} must be in {bound}{low}, {high if high is not None else 'inf'}"
-            f"{']' if high_inclusive and high is not None else ')'}; received {argument}={value!r}"
+            f"{']' if high_inclusive and high is not None else ')'}; received {argument}={fmt(value)}"
         )
     if high is not None and (value > high or (value == high and not high_inclusive)):
         raise LayerkitValueError(
             f"{argument} must be in {'[' if low_inclusive else '('}{low if low is not None else '-inf'}, "
-            f"{high}{']' if high_inclusive else ')'}; received {argument}={value!r}"
+            f"{high}{']' if high_inclusive else ')'}; received {argument}={fmt(value)}"
         )
     return value
 
@@ -229,7 +252,7 @@ def cast_checked(array: np.ndarray, dtype: Any, argument: str) -> np.ndarray:
         check_finite(array, argument)  # NaN or inf already in the input: say so
         raise LayerkitValueError(
             f"{argument} holds values beyond the {dtype} range (largest magnitude "
-            f"{np.abs(array).max()!r} > {np.finfo(dtype).max!r}); rescale the data or use a "
+            f"{fmt(np.abs(array).max())} > {fmt(np.finfo(dtype).max)}); rescale the data or use a "
             "float64 network"
         )
     return converted
@@ -245,7 +268,7 @@ def check_range_for(array: np.ndarray, dtype: Any, argument: str) -> None:
     if largest > float(np.finfo(dtype).max):  # a float32 scalar would cast 1e300 first
         raise LayerkitValueError(
             f"{argument} holds values beyond the {dtype} range (largest magnitude "
-            f"{largest!r} > {np.finfo(dtype).max!r}); rescale the data or use a float64 network"
+            f"{fmt(largest)} > {fmt(np.finfo(dtype).max)}); rescale the data or use a float64 network"
         )
 
 

@@ -32,7 +32,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import special
 
 from ._rows import RowReducer
 
@@ -70,6 +69,7 @@ class ActivationFunction:
 
     name: ClassVar[str] = "activation"
     kinks: ClassVar[tuple[float, ...]] = ()
+
     def kink_signature(self, z: np.ndarray) -> np.ndarray | None:
         """For each value of ``z``, which side of each of :attr:`kinks` it lies on.
 
@@ -143,6 +143,13 @@ class Identity(ActivationFunction):
         return out
 
 
+def _expit(z, out=None):
+    # Imported on first use: scipy.special is about a third of `import layerkit`.
+    from scipy.special import expit
+
+    return expit(z, out=out)
+
+
 class Sigmoid(ActivationFunction):
     """``f(z) = 1 / (1 + exp(-z))``, ``f' = a (1 - a)``.
 
@@ -153,10 +160,10 @@ class Sigmoid(ActivationFunction):
     name = "sigmoid"
 
     def __call__(self, z, out=None):
-        return special.expit(z, out=out)
+        return _expit(z, out=out)
 
     def derivative(self, z, a=None):
-        a = special.expit(z) if a is None else a
+        a = _expit(z) if a is None else a
         return a * (1 - a)
 
     def backward(self, z, a, grad, out=None):

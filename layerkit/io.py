@@ -163,6 +163,7 @@ def _serialise(net: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         "optimizer": optimizer,
         "rng_state": net.rng.bit_generator.state,
         "history": history,
+        "metadata": getattr(net, "metadata", None) or {},  # the user's JSON dict
     }
     return arrays, meta
 
@@ -180,6 +181,9 @@ def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        umask = os.umask(0o22)  # mkstemp's 0600 would ignore the user's umask: apply it
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as handle:
             np.savez(handle, **arrays)
             handle.flush()
@@ -266,6 +270,7 @@ def _rebuild(
         name=spec["name"],
     )
     _apply_state(net, meta, arrays, custom, path)
+    net.metadata = dict(meta.get("metadata") or {})
     return net
 
 

@@ -43,6 +43,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._validation import LayerkitTypeError, LayerkitValueError
+
 __all__ = [
     "PrecisionRecallF1",
     "accuracy",
@@ -75,23 +77,25 @@ def _as_array(y: ArrayLike, argument: str) -> np.ndarray:
     try:
         arr = y if isinstance(y, np.ndarray) else np.asarray(y)
     except (ValueError, TypeError) as exc:
-        raise TypeError(
+        raise LayerkitTypeError(
             f"{argument} must be a numeric array of labels or scores; could not convert "
             f"{type(y).__name__}: {exc}"
         ) from exc
     if arr.dtype.kind not in "biuf":
-        raise TypeError(
+        raise LayerkitTypeError(
             f"{argument} must hold numbers (bool, int or float dtype); received an array of "
             f"dtype {arr.dtype}"
         )
     if arr.ndim not in (1, 2):
-        raise ValueError(
+        raise LayerkitValueError(
             f"{argument} must be 1-D labels (n,) or 2-D scores (n, k); received shape {arr.shape}"
         )
     if arr.shape[0] == 0:
-        raise ValueError(f"{argument} is empty (shape {arr.shape}); expected at least one sample")
+        raise LayerkitValueError(
+            f"{argument} is empty (shape {arr.shape}); expected at least one sample"
+        )
     if arr.ndim == 2 and arr.shape[1] == 0:
-        raise ValueError(f"{argument} has shape {arr.shape}; expected at least one column")
+        raise LayerkitValueError(f"{argument} has shape {arr.shape}; expected at least one column")
     return arr
 
 
@@ -120,14 +124,14 @@ def _as_labels(y: ArrayLike, argument: str) -> tuple[np.ndarray, int, bool]:
     if arr.ndim == 2 and arr.shape[1] == 1:
         column = arr[:, 0]
         if _has_nan(column):
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{argument} contains NaN (first at row {_first(np.isnan(column))}); expected "
                 "a probability of class 1 in [0, 1]"
             )
         outside = (column < 0) | (column > 1)
         if outside.any():
             row = _first(outside)
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{argument} has one column, read as the probability of class 1, so its values "
                 f"must lie in [0, 1]; received {column[row].item()!r} at row {row}"
             )
@@ -135,7 +139,7 @@ def _as_labels(y: ArrayLike, argument: str) -> tuple[np.ndarray, int, bool]:
     if arr.ndim == 2:
         if _has_nan(arr):
             row = int(np.argwhere(np.isnan(arr))[0, 0])
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{argument} contains NaN (first in row {row}); expected finite class scores"
             )
         return arr.argmax(axis=1).astype(np.int64), arr.shape[1], True
@@ -146,19 +150,19 @@ def _as_labels(y: ArrayLike, argument: str) -> tuple[np.ndarray, int, bool]:
         bad = ~np.isfinite(arr) | (arr != np.floor(arr)) | (np.abs(arr) >= _MAX_FLOAT_LABEL)
         if bad.any():
             i = _first(bad)
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{argument} is 1-D, so it must hold class labels (whole numbers); received "
                 f"{arr[i].item()!r} at index {i}. Pass one sigmoid output as shape (n, 1) and class "
                 "scores as shape (n, k)"
             )
     elif arr.dtype.kind == "u" and arr.max() > np.iinfo(np.int64).max:
         i = int(arr.argmax())
-        raise ValueError(
+        raise LayerkitValueError(
             f"{argument} holds label {arr[i].item()} at index {i}, too large for a class"
         )
     if arr.min() < 0:
         i = int(arr.argmin())
-        raise ValueError(
+        raise LayerkitValueError(
             f"{argument} holds negative label {arr[i].item()!r} at index {i}; expected class labels "
             "0, 1, ..., k-1"
         )
@@ -168,9 +172,9 @@ def _as_labels(y: ArrayLike, argument: str) -> tuple[np.ndarray, int, bool]:
 
 def _check_n_classes(n_classes: object, argument: str = "n_classes") -> int:
     if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
-        raise TypeError(f"{argument} must be an int; received {type(n_classes).__name__}")
+        raise LayerkitTypeError(f"{argument} must be an int; received {type(n_classes).__name__}")
     if n_classes < 1:
-        raise ValueError(f"{argument} must be at least 1; received {n_classes}")
+        raise LayerkitValueError(f"{argument} must be at least 1; received {n_classes}")
     return int(n_classes)
 
 
@@ -181,7 +185,7 @@ def _pair(
     t, k_true, shaped_true = _as_labels(y_true, "y_true")
     p, k_pred, shaped_pred = _as_labels(y_pred, "y_pred")
     if len(t) != len(p):
-        raise ValueError(
+        raise LayerkitValueError(
             f"y_true and y_pred must have the same number of samples; received {len(t)} and "
             f"{len(p)}"
         )
@@ -193,13 +197,13 @@ def _pair(
         ("y_pred", p, k_pred, shaped_pred),
     ):
         if shaped and implied != k:
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{name} is 2-D with scores for {implied} classes (one column counts as two), "
                 f"but n_classes={k}; expected {k} columns"
             )
         if not shaped and implied > k:
             i = int(labels.argmax())
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{name} holds label {labels[i].item()} at index {i}, but n_classes={k}; expected "
                 f"labels in [0, {k - 1}]"
             )
@@ -285,7 +289,7 @@ def top_k_accuracy(y_true: ArrayLike, y_score: ArrayLike, k: int = 5) -> float:
     k = _check_n_classes(k, "k")
     scores = _as_array(y_score, "y_score")
     if scores.ndim != 2 or scores.shape[1] < 2:
-        raise ValueError(
+        raise LayerkitValueError(
             f"y_score must be class scores of shape (n, c) with c >= 2; received shape "
             f"{scores.shape}"
         )
@@ -399,7 +403,7 @@ def precision_recall_f1(
     0.4889
     """
     if average is not None and average not in _AVERAGES:
-        raise ValueError(
+        raise LayerkitValueError(
             f"average must be None or one of {', '.join(map(repr, _AVERAGES))}; received "
             f"{average!r}"
         )
@@ -473,16 +477,18 @@ def classification_report(
     <BLANKLINE>
     """
     if isinstance(digits, bool) or not isinstance(digits, numbers.Integral):
-        raise TypeError(f"digits must be an int; received {type(digits).__name__}")
+        raise LayerkitTypeError(f"digits must be an int; received {type(digits).__name__}")
     if digits < 0:
-        raise ValueError(f"digits must be at least 0; received {digits}")
+        raise LayerkitValueError(f"digits must be at least 0; received {digits}")
     n_classes = None
     if class_names is not None:
         if isinstance(class_names, str):
-            raise TypeError("class_names must be a sequence of names; received a single str")
+            raise LayerkitTypeError(
+                "class_names must be a sequence of names; received a single str"
+            )
         class_names = [str(name) for name in class_names]
         if not class_names:
-            raise ValueError("class_names is empty; expected one name per class")
+            raise LayerkitValueError("class_names is empty; expected one name per class")
         n_classes = len(class_names)
     t, p, k = _pair(y_true, y_pred, n_classes)
     names = class_names if class_names is not None else [str(c) for c in range(k)]

@@ -20,24 +20,52 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-try:
+from ._validation import LayerkitValueError
+
+if TYPE_CHECKING:
     from matplotlib.figure import Figure
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError("layerkit.plots needs matplotlib: pip install 'layerkit[plots]'") from exc
+
+#: What to install when matplotlib is missing.
+INSTALL_HINT = 'pip install "layerkit[plots]"'
 
 __all__ = [
+    "INSTALL_HINT",
     "confusion_matrix_figure",
     "decision_boundary",
     "first_layer_weights",
     "learning_curves",
+    "matplotlib_available",
     "misclassification_diagram",
     "misclassified_examples",
     "save_run_figures",
 ]
+
+
+def matplotlib_available() -> bool:
+    """Whether matplotlib, the ``plots`` extra, is installed (without importing it)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):  # blocked by an import hook, or a broken install
+        return False
+
+
+def _new_figure(**kwargs: Any) -> Figure:
+    # Imported here so that `import layerkit.plots` (and the experiments listing) works
+    # without the extra; only drawing needs it.
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ModuleNotFoundError(
+            f"layerkit's figures need matplotlib, the plots extra: {INSTALL_HINT}",
+            name="matplotlib",
+        ) from exc
+    return Figure(**kwargs)
 
 
 def _finish(fig: Figure, path: str | Path | None) -> Figure:
@@ -53,7 +81,7 @@ def learning_curves(history: Any, *, path: str | Path | None = None) -> Figure:
     A dotted vertical line marks ``history.restored_epoch`` (or ``best_epoch``).
     """
     has_acc = bool(history.train_accuracy)
-    fig = Figure(figsize=(10 if has_acc else 5.5, 4))
+    fig = _new_figure(figsize=(10 if has_acc else 5.5, 4))
     axes = fig.subplots(1, 2 if has_acc else 1, squeeze=False)[0]
     epochs = list(history.epochs)
     panels = [("cost", history.train_cost, history.val_cost)]
@@ -83,7 +111,7 @@ def confusion_matrix_figure(
     k = matrix.shape[0]
     names = [str(c) for c in (class_names if class_names is not None else range(k))]
     size = max(4.0, 0.55 * k + 2)
-    fig = Figure(figsize=(size, size))
+    fig = _new_figure(figsize=(size, size))
     ax = fig.subplots()
     image = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
@@ -97,7 +125,7 @@ def confusion_matrix_figure(
             ax.text(
                 j,
                 i,
-                int(matrix[i, j]),
+                str(int(matrix[i, j])),
                 ha="center",
                 va="center",
                 fontsize=8,
@@ -121,7 +149,7 @@ def misclassification_diagram(
     errors = matrix.astype(float).copy()
     np.fill_diagonal(errors, 0)
     largest = errors.max() if errors.size else 0
-    fig = Figure(figsize=(6, max(4.0, 0.45 * k + 1)))
+    fig = _new_figure(figsize=(6, max(4.0, 0.45 * k + 1)))
     ax = fig.subplots()
     ys = np.linspace(1, 0, k) if k > 1 else np.array([0.5])
     for i, y in enumerate(ys):
@@ -167,7 +195,7 @@ def misclassified_examples(
     shape = image_shape or _square(X.shape[1] if X.ndim == 2 else X.shape[1:])
     cols = max(1, min(5, len(wrong)))
     rows = max(1, math.ceil(len(wrong) / cols))
-    fig = Figure(figsize=(2 * cols, 2.2 * rows))
+    fig = _new_figure(figsize=(2 * cols, 2.2 * rows))
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     names = list(class_names) if class_names is not None else None
     for ax in axes:
@@ -193,7 +221,9 @@ def decision_boundary(
     """Predicted class regions of a network on 2-D inputs, with the data on top."""
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"decision_boundary needs 2-D inputs of shape (n, 2); received {X.shape}")
+        raise LayerkitValueError(
+            f"decision_boundary needs 2-D inputs of shape (n, 2); received {X.shape}"
+        )
     pad = 0.1 * (X.max(axis=0) - X.min(axis=0) + 1e-9)
     lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad
     gx, gy = np.meshgrid(
@@ -201,7 +231,7 @@ def decision_boundary(
     )
     grid = np.column_stack([gx.ravel(), gy.ravel()])
     regions = network.predict_classes(grid).reshape(gx.shape)
-    fig = Figure(figsize=(5, 5))
+    fig = _new_figure(figsize=(5, 5))
     ax = fig.subplots()
     k = int(max(regions.max(), np.max(y))) + 1
     ax.contourf(
@@ -233,13 +263,13 @@ def first_layer_weights(
     """Each unit of the first weighted layer drawn as an image of its incoming weights."""
     layer = next((layer for layer in network.layers if "W" in layer.params), None)
     if layer is None:
-        raise ValueError("the network has no layer with a weight matrix 'W'")
+        raise LayerkitValueError("the network has no layer with a weight matrix 'W'")
     W = layer.params["W"]
     shape = image_shape or _square(W.shape[0])
     units = min(W.shape[1], max_units)
     cols = min(8, units)
     rows = math.ceil(units / cols)
-    fig = Figure(figsize=(1.3 * cols, 1.3 * rows))
+    fig = _new_figure(figsize=(1.3 * cols, 1.3 * rows))
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     limit = float(np.abs(W[:, :units]).max()) or 1.0
     for ax in axes:
@@ -296,5 +326,7 @@ def _square(n: Any) -> tuple[int, int]:
         n = int(np.prod(n))
     side = math.isqrt(int(n))
     if side * side != n:
-        raise ValueError(f"cannot show {n} features as a square image; pass image_shape=(h, w)")
+        raise LayerkitValueError(
+            f"cannot show {n} features as a square image; pass image_shape=(h, w)"
+        )
     return side, side

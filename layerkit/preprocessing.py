@@ -25,6 +25,8 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from ._validation import LayerkitTypeError, LayerkitValueError, fmt
+
 __all__ = ["MinMaxScaler", "NotFittedError", "StandardScaler", "one_hot", "to_labels"]
 
 # Rows per block when computing column statistics: bounds the float64 temporaries to a
@@ -41,25 +43,29 @@ def _as_2d(X: ArrayLike, argument: str = "X") -> np.ndarray:
     try:
         arr = np.asarray(X)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{argument} must be a numeric array; could not convert: {exc}") from exc
+        raise LayerkitTypeError(
+            f"{argument} must be a numeric array; could not convert: {exc}"
+        ) from exc
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{argument} must hold real numbers; got an array of dtype {arr.dtype}")
+        raise LayerkitTypeError(
+            f"{argument} must hold real numbers; got an array of dtype {arr.dtype}"
+        )
     if arr.ndim != 2:
         hint = ""
         if arr.ndim == 1:
             hint = "; for a single feature use X.reshape(-1, 1)"
         elif arr.ndim > 2:
             hint = "; flatten images first with X.reshape(len(X), -1)"
-        raise ValueError(
+        raise LayerkitValueError(
             f"{argument} must be 2-D, (n_samples, n_features); got shape {arr.shape}{hint}"
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(
+        raise LayerkitValueError(
             f"{argument} must have at least one sample and one feature; got shape {arr.shape}"
         )
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        raise ValueError(f"{argument} must be finite; found {arr[bad]} at index {bad}")
+        raise LayerkitValueError(f"{argument} must be finite; found {arr[bad]} at index {bad}")
     return arr
 
 
@@ -105,7 +111,7 @@ class _Scaler:
         self._check_fitted(method)
         arr = _as_2d(X)
         if arr.shape[1] != self.n_features_in_:
-            raise ValueError(
+            raise LayerkitValueError(
                 f"X has {arr.shape[1]} features but {type(self).__name__} was fitted on "
                 f"{self.n_features_in_}; got X of shape {arr.shape}"
             )
@@ -209,7 +215,7 @@ class _Scaler:
             or not finite.
         """
         if set(state) != set(self._state_keys):
-            raise ValueError(
+            raise LayerkitValueError(
                 f"state must have exactly the keys {sorted(self._state_keys)}; got {sorted(state)}"
             )
         arrays = {k: np.array(state[k], dtype=np.float64) for k in self._state_keys}
@@ -219,12 +225,12 @@ class _Scaler:
             or next(iter(lengths)) == ()
             or any(a.ndim != 1 for a in arrays.values())
         ):
-            raise ValueError(
+            raise LayerkitValueError(
                 "state arrays must be 1-D with one entry per feature, all the same length; got "
                 f"shapes { {k: a.shape for k, a in arrays.items()} }"
             )
         if not all(np.isfinite(a).all() for a in arrays.values()):
-            raise ValueError("state arrays must be finite")
+            raise LayerkitValueError("state arrays must be finite")
         for key, value in arrays.items():
             setattr(self, key, value)
         self.n_features_in_ = len(next(iter(arrays.values())))
@@ -242,7 +248,7 @@ class _Scaler:
         params = dict(config)
         name = params.pop("class", cls.__name__)
         if name != cls.__name__:
-            raise ValueError(f"config is for {name!r}, not {cls.__name__!r}")
+            raise LayerkitValueError(f"config is for {name!r}, not {cls.__name__!r}")
         return cls(**params)
 
     def __repr__(self) -> str:
@@ -292,7 +298,7 @@ class StandardScaler(_Scaler):
     def __init__(self, *, with_mean: bool = True, with_std: bool = True) -> None:
         for name, value in (("with_mean", with_mean), ("with_std", with_std)):
             if not isinstance(value, bool | np.bool_):
-                raise TypeError(f"{name} must be True or False; got {value!r}")
+                raise LayerkitTypeError(f"{name} must be True or False; got {fmt(value)}")
         self.with_mean = bool(with_mean)
         self.with_std = bool(with_std)
 
@@ -397,18 +403,20 @@ class MinMaxScaler(_Scaler):
         try:
             lo, hi = feature_range
         except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"feature_range must be a pair (lo, hi) of numbers; got {feature_range!r}"
+            raise LayerkitTypeError(
+                f"feature_range must be a pair (lo, hi) of numbers; got {fmt(feature_range)}"
             ) from exc
         for value in (lo, hi):
             if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-                raise TypeError(
-                    f"feature_range must be a pair (lo, hi) of numbers; got {feature_range!r}"
+                raise LayerkitTypeError(
+                    f"feature_range must be a pair (lo, hi) of numbers; got {fmt(feature_range)}"
                 )
         if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise ValueError(f"feature_range must be finite with lo < hi; got {feature_range!r}")
+            raise LayerkitValueError(
+                f"feature_range must be finite with lo < hi; got {fmt(feature_range)}"
+            )
         if not isinstance(clip, bool | np.bool_):
-            raise TypeError(f"clip must be True or False; got {clip!r}")
+            raise LayerkitTypeError(f"clip must be True or False; got {fmt(clip)}")
         self.feature_range = (float(lo), float(hi))
         self.clip = bool(clip)
 
@@ -527,16 +535,16 @@ def one_hot(
     labels = _as_labels(y)
     if n_classes is None:
         if labels.size == 0:
-            raise ValueError("y is empty, so n_classes cannot be inferred; pass n_classes")
+            raise LayerkitValueError("y is empty, so n_classes cannot be inferred; pass n_classes")
         n_classes = int(labels.max()) + 1
     elif isinstance(n_classes, bool | np.bool_) or not isinstance(n_classes, numbers.Integral):
-        raise TypeError(
-            f"n_classes must be an int or None; got {n_classes!r} ({type(n_classes).__name__})"
+        raise LayerkitTypeError(
+            f"n_classes must be an int or None; got {fmt(n_classes)} ({type(n_classes).__name__})"
         )
     elif n_classes < 1:
-        raise ValueError(f"n_classes must be >= 1; got {n_classes}")
+        raise LayerkitValueError(f"n_classes must be >= 1; got {n_classes}")
     elif labels.size and labels.max() >= n_classes:
-        raise ValueError(
+        raise LayerkitValueError(
             f"y must hold labels in 0..{n_classes - 1} for n_classes={n_classes}; "
             f"found {int(labels.max())}"
         )
@@ -549,19 +557,23 @@ def _as_labels(y: ArrayLike) -> np.ndarray:
     try:
         arr = np.asarray(y)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"y must be an array of integer labels; could not convert: {exc}") from exc
+        raise LayerkitTypeError(
+            f"y must be an array of integer labels; could not convert: {exc}"
+        ) from exc
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"y must hold integer class labels; got an array of dtype {arr.dtype}")
+        raise LayerkitTypeError(
+            f"y must hold integer class labels; got an array of dtype {arr.dtype}"
+        )
     if arr.ndim != 1:
-        raise ValueError(f"y must be 1-D, one label per sample; got shape {arr.shape}")
+        raise LayerkitValueError(f"y must be 1-D, one label per sample; got shape {arr.shape}")
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all():
-            raise ValueError("y must hold integer class labels; found NaN or infinity")
+            raise LayerkitValueError("y must hold integer class labels; found NaN or infinity")
         if not np.array_equal(arr, np.round(arr)):
             bad = arr[arr != np.round(arr)][0]
-            raise ValueError(f"y must hold integer class labels; found {bad}")
+            raise LayerkitValueError(f"y must hold integer class labels; found {bad}")
     if arr.size and arr.min() < 0:
-        raise ValueError(f"y must hold labels >= 0; found {arr.min()}")
+        raise LayerkitValueError(f"y must hold labels >= 0; found {arr.min()}")
     return arr.astype(np.intp)
 
 
@@ -599,11 +611,11 @@ def to_labels(Y: ArrayLike, *, threshold: float = 0.5) -> np.ndarray:
     """
     arr = np.asarray(Y)
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"Y must be numeric; got an array of dtype {arr.dtype}")
+        raise LayerkitTypeError(f"Y must be numeric; got an array of dtype {arr.dtype}")
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim == 1:
         return (arr > threshold).astype(np.int64)
     if arr.ndim != 2 or arr.shape[1] == 0:
-        raise ValueError(f"Y must be of shape (n, k) or (n,); got {arr.shape}")
+        raise LayerkitValueError(f"Y must be of shape (n, k) or (n,); got {arr.shape}")
     return arr.argmax(axis=1).astype(np.int64)

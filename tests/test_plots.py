@@ -111,3 +111,40 @@ def test_first_layer_weights_draw_each_unit_as_its_weight_image(trained, tmp_pat
     W = net.layers[1].params["W"]
     np.testing.assert_allclose(images[3].get_array(), W[:, 3].reshape(8, 8))
     _assert_real_png(tmp_path / "w.png")
+
+
+def test_without_matplotlib_the_module_imports_and_drawing_names_the_extra():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """
+import importlib.abc, sys
+
+class Blocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "matplotlib":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Blocked())
+import numpy as np
+from layerkit import plots
+assert not plots.matplotlib_available()
+try:
+    plots.confusion_matrix_figure(np.eye(2, dtype=int), ["a", "b"])
+except ModuleNotFoundError as exc:
+    print(exc)
+"""
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        'layerkit\'s figures need matplotlib, the plots extra: pip install "layerkit[plots]"'
+    )
+    assert plots.matplotlib_available()  # here, where it is installed

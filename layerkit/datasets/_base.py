@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validation import LayerkitTypeError, LayerkitValueError, fmt
+
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
@@ -66,13 +68,17 @@ class Dataset:
 
 def _check_bool(value: object, argument: str) -> bool:
     if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{argument} must be True or False; got {value!r} ({type(value).__name__})")
+        raise LayerkitTypeError(
+            f"{argument} must be True or False; got {fmt(value)} ({type(value).__name__})"
+        )
     return bool(value)
 
 
 def _check_int(value: object, argument: str, minimum: int) -> int:
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{argument} must be an int; got {value!r} ({type(value).__name__})")
+        raise LayerkitTypeError(
+            f"{argument} must be an int; got {fmt(value)} ({type(value).__name__})"
+        )
     if value < minimum:
-        raise ValueError(f"{argument} must be >= {minimum}; got {value}")
+        raise LayerkitValueError(f"{argument} must be >= {minimum}; got {value}")
     return int(value)

@@ -9,6 +9,7 @@ from typing import Literal, overload
 
 import numpy as np
 
+from .._validation import LayerkitValueError
 from ._base import Dataset, _check_bool
 
 __all__ = ["DIGITS_TEST_EVERY", "load_digits"]
@@ -35,7 +36,7 @@ def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
         table = np.loadtxt(text, delimiter=",", dtype=np.int64)
     # A damaged or replaced data file must not pass silently as a different data set.
     if table.shape != (_N_SAMPLES, 65) or table.min() < 0 or table[:, :64].max() > 16:
-        raise ValueError(
+        raise LayerkitValueError(
             f"{source}: expected 1797 rows of 64 pixels in 0..16 and a label; the bundled "
             f"digits file is damaged (shape {table.shape}); reinstall layerkit"
         )

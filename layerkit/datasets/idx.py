@@ -9,16 +9,17 @@ not by the file name.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import struct
 import sys
 import zlib
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._validation import LayerkitTypeError, LayerkitValueError
 from ._files import _atomic_writer
 
 __all__ = ["read_idx", "write_idx"]
@@ -76,7 +77,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
            [3, 4, 5]], dtype=uint8)
     """
     if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"path must be a str or os.PathLike; received {path!r}")
+        raise LayerkitTypeError(f"path must be a str or os.PathLike; received {path!r}")
     path = Path(path)
     with open(path, "rb") as raw:
         compressed = raw.read(2) == _GZIP_MAGIC
@@ -89,13 +90,13 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
                 return _read_stream(stream, path, available=None, compressed=True)
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{path}: corrupt or truncated gzip file ({type(exc).__name__}: {exc}); "
                 "delete it and download it again"
             ) from exc
 
 
-def _read_exact(stream: IO[bytes], n: int) -> bytes:
+def _read_exact(stream: io.BufferedIOBase, n: int) -> bytes:
     parts = []
     while n > 0:
         part = stream.read(n)
@@ -107,23 +108,23 @@ def _read_exact(stream: IO[bytes], n: int) -> bytes:
 
 
 def _read_stream(
-    stream: IO[bytes], path: Path, *, available: int | None, compressed: bool
+    stream: io.BufferedIOBase, path: Path, *, available: int | None, compressed: bool
 ) -> np.ndarray:
     magic = _read_exact(stream, 4)
     if len(magic) < 4:
-        raise ValueError(
+        raise LayerkitValueError(
             f"{path}: truncated IDX file: {len(magic)} bytes, shorter than the 4-byte magic number"
         )
     code, ndim = magic[2], magic[3]
     if magic[:2] != b"\0\0" or code not in _CODE_TO_DTYPE or ndim == 0:
         codes = ", ".join(f"0x{c:02X}" for c in _CODE_TO_DTYPE)
-        raise ValueError(
+        raise LayerkitValueError(
             f"{path}: not an IDX file: bad magic number 0x{magic.hex().upper()}; expected "
             f"0x0000TTDD with type code TT one of {codes} and DD >= 1 dimensions"
         )
     dims_bytes = _read_exact(stream, 4 * ndim)
     if len(dims_bytes) < 4 * ndim:
-        raise ValueError(
+        raise LayerkitValueError(
             f"{path}: truncated IDX header: magic number announces {ndim} dimensions "
             f"({4 * ndim} bytes of sizes) but only {len(dims_bytes)} bytes follow it"
         )
@@ -135,21 +136,21 @@ def _read_stream(
     if available is not None and expected != available:
         # Plain files: checked before allocating, so a corrupt header cannot ask for
         # terabytes. Gzip streams are checked while reading.
-        raise ValueError(_size_message(path, shape, dtype, expected, available, compressed))
+        raise LayerkitValueError(_size_message(path, shape, dtype, expected, available, compressed))
 
     try:
         array = np.empty(count, dtype=dtype)
     except MemoryError as exc:
-        raise ValueError(
+        raise LayerkitValueError(
             f"{path}: IDX header describes shape {shape} of {dtype.name}, {expected} bytes, "
             "which cannot be allocated; the file is probably corrupt"
         ) from exc
-    buffer = memoryview(array.view(np.uint8))
+    buffer = array.view(np.uint8).data
     filled = 0
     while filled < len(buffer):
-        n = stream.readinto(buffer[filled : filled + _CHUNK])  # type: ignore[attr-defined]
+        n = stream.readinto(buffer[filled : filled + _CHUNK])
         if not n:
-            raise ValueError(
+            raise LayerkitValueError(
                 _size_message(path, shape, dtype, expected, header_bytes + filled, compressed)
             )
         filled += n
@@ -157,7 +158,9 @@ def _read_stream(
     while chunk := stream.read(_CHUNK):
         extra += len(chunk)
     if extra:
-        raise ValueError(_size_message(path, shape, dtype, expected, expected + extra, compressed))
+        raise LayerkitValueError(
+            _size_message(path, shape, dtype, expected, expected + extra, compressed)
+        )
 
     if dtype.itemsize > 1 and sys.byteorder == "little":
         array.byteswap(inplace=True)
@@ -218,16 +221,18 @@ def write_idx(path: str | os.PathLike[str], array: ArrayLike) -> None:
     arr = np.asarray(array)
     code = _KIND_SIZE_TO_CODE.get((arr.dtype.kind, arr.dtype.itemsize))
     if code is None or arr.dtype.kind == "b":
-        raise TypeError(
+        raise LayerkitTypeError(
             "array must have dtype uint8, int8, int16, int32, float32 or float64 to be "
             f"written as IDX; got {arr.dtype}"
         )
     if not 1 <= arr.ndim <= 255:
-        raise ValueError(
+        raise LayerkitValueError(
             f"array must have 1 to 255 dimensions to be written as IDX; got {arr.ndim}"
         )
     if max(arr.shape) >= 2**32:
-        raise ValueError(f"array dimensions must be below 2**32 for IDX; got shape {arr.shape}")
+        raise LayerkitValueError(
+            f"array dimensions must be below 2**32 for IDX; got shape {arr.shape}"
+        )
     big_endian = np.ascontiguousarray(arr, dtype=_CODE_TO_DTYPE[code])
     header = bytes((0, 0, code, arr.ndim)) + struct.pack(f">{arr.ndim}I", *arr.shape)
     path = Path(path)
@@ -237,7 +242,7 @@ def write_idx(path: str | os.PathLike[str], array: ArrayLike) -> None:
                 filename="", mode="wb", fileobj=handle, compresslevel=6, mtime=0
             ) as stream:
                 stream.write(header)
-                stream.write(memoryview(big_endian.view(np.uint8).reshape(-1)))
+                stream.write(big_endian.view(np.uint8).reshape(-1).data)
         else:
             handle.write(header)
-            handle.write(memoryview(big_endian.view(np.uint8).reshape(-1)))
+            handle.write(big_endian.view(np.uint8).reshape(-1).data)

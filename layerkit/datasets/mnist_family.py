@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import http.client
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .._validation import LayerkitTypeError, LayerkitValueError
 from ._base import Dataset, _check_bool
 from ._files import _atomic_writer
 from .idx import read_idx
@@ -206,7 +204,8 @@ def load_mnist_family(
     name : {"mnist", "fashion-mnist", "kmnist"}
         The data set; case and ``_`` versus ``-`` do not matter.
     path : str or os.PathLike, optional
-        A folder to search first. Default None.
+        A folder to search first; it must exist (a missing folder raises rather than
+        falling back on another copy). Default None.
     flatten : bool, default True
         Return images as rows of 784 values (True) or as ``(n, 28, 28)`` arrays (False).
     download : bool, default True
@@ -231,8 +230,8 @@ def load_mnist_family(
     TypeError
         If ``flatten`` or ``download`` is not a bool.
     DatasetNotFoundError
-        A :class:`FileNotFoundError`: the files are nowhere and could not be (or were not
-        to be) downloaded. The message lists the files, the folder to put them in, where to
+        A :class:`FileNotFoundError`: ``path`` does not exist, or the files are nowhere
+        and could not be (or were not to be) downloaded. The message lists the files, the folder to put them in, where to
         download them from, and every folder searched.
     ChecksumError
         A download did not match its published SHA-256 (on every mirror); the bad file is
@@ -267,13 +266,15 @@ def load_mnist_family(
 
 def _normalise_name(name: object) -> str:
     if not isinstance(name, str):
-        raise TypeError(
+        raise LayerkitTypeError(
             f"name must be a str, one of {', '.join(map(repr, MNIST_FAMILY))}; "
             f"got {name!r} ({type(name).__name__})"
         )
     key = name.strip().lower().replace("_", "-")
     if key not in _SPECS:
-        raise ValueError(f"name must be one of {', '.join(map(repr, MNIST_FAMILY))}; got {name!r}")
+        raise LayerkitValueError(
+            f"name must be one of {', '.join(map(repr, MNIST_FAMILY))}; got {name!r}"
+        )
     return key
 
 
@@ -286,13 +287,19 @@ def _candidate_dirs(key: str, path: str | os.PathLike[str] | None) -> list[Path]
     dirs: list[Path] = []
     if path is not None:
         if not isinstance(path, str | os.PathLike):
-            raise TypeError(
+            raise LayerkitTypeError(
                 f"path must be a folder name (str or os.PathLike) or None; got {path!r} "
                 f"({type(path).__name__})"
             )
         given = Path(path).expanduser()
+        if not given.exists():
+            # An explicit folder that is not there is a mistake, not a reason to fall back
+            # silently on another copy of the data.
+            raise DatasetNotFoundError(
+                f"path {str(path)!r} does not exist; expected the folder holding the four IDX files"
+            )
         if given.is_file():
-            raise ValueError(
+            raise LayerkitValueError(
                 f"path must be the folder holding the four IDX files; got a file, {given}"
             )
         dirs += [given, given / key]
@@ -348,6 +355,11 @@ def _not_found_message(
 
 
 def _download_missing(key: str, spec: _Spec, cache: Path, searched: list[Path]) -> None:
+    # Imported here: http.client and urllib.request cost `import layerkit` time, and most
+    # runs never download.
+    import http.client
+    import urllib.error
+
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -384,6 +396,8 @@ def _download_missing(key: str, spec: _Spec, cache: Path, searched: list[Path]) 
 
 def _fetch(url: str, destination: Path, remote: _Remote) -> None:
     """Download ``url`` to ``destination``, atomically, if its size and SHA-256 match."""
+    import urllib.request
+
     from tqdm.auto import tqdm
 
     digest = hashlib.sha256()
@@ -429,21 +443,21 @@ def _load_folder(key: str, spec: _Spec, files: dict[str, Path], flatten: bool) -
         images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
         img_file, lab_file = files[f"{part}_images"], files[f"{part}_labels"]
         if images.dtype != np.uint8 or images.ndim != 3:
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{img_file}: expected uint8 images of shape (n, rows, cols); "
                 f"got {images.dtype} of shape {images.shape}"
             )
         if labels.dtype != np.uint8 or labels.ndim != 1:
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{lab_file}: expected uint8 labels of shape (n,); "
                 f"got {labels.dtype} of shape {labels.shape}"
             )
         if len(images) != len(labels):
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{img_file} holds {len(images)} images but {lab_file} holds {len(labels)} labels"
             )
         if labels.size and int(labels.max()) >= len(spec.class_names):
-            raise ValueError(
+            raise LayerkitValueError(
                 f"{lab_file}: labels must lie in 0..{len(spec.class_names) - 1}; "
                 f"found {int(labels.max())}"
             )

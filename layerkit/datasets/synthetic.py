@@ -23,6 +23,7 @@ import numbers
 
 import numpy as np
 
+from .._validation import LayerkitTypeError, LayerkitValueError, fmt
 from ._base import _check_int
 
 __all__ = ["make_four_groups", "make_moons", "make_spirals"]
@@ -37,21 +38,23 @@ def _rng(seed: object) -> np.random.Generator:
     if seed is None or isinstance(seed, np.random.Generator | np.random.SeedSequence):
         return np.random.default_rng(seed)
     if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral):
-        raise TypeError(
+        raise LayerkitTypeError(
             "seed must be None, a non-negative int, a numpy.random.Generator or a "
-            f"numpy.random.SeedSequence; got {seed!r} ({type(seed).__name__})"
+            f"numpy.random.SeedSequence; got {fmt(seed)} ({type(seed).__name__})"
         )
     if seed < 0:
-        raise ValueError(f"seed must be a non-negative int; got {seed}")
+        raise LayerkitValueError(f"seed must be a non-negative int; got {seed}")
     return np.random.default_rng(int(seed))
 
 
 def _check_noise(noise: object, argument: str = "noise") -> float:
     if isinstance(noise, bool | np.bool_) or not isinstance(noise, numbers.Real):
-        raise TypeError(f"{argument} must be a real number; got {noise!r} ({type(noise).__name__})")
+        raise LayerkitTypeError(
+            f"{argument} must be a real number; got {fmt(noise)} ({type(noise).__name__})"
+        )
     value = float(noise)
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{argument} must be finite and >= 0; got {noise}")
+        raise LayerkitValueError(f"{argument} must be finite and >= 0; got {noise}")
     return value
 
 
@@ -273,10 +276,12 @@ def make_spirals(
     n_samples = _check_int(n_samples, "n_samples", n_classes)
     noise = _check_noise(noise)
     if isinstance(turns, bool | np.bool_) or not isinstance(turns, numbers.Real):
-        raise TypeError(f"turns must be a real number; got {turns!r} ({type(turns).__name__})")
+        raise LayerkitTypeError(
+            f"turns must be a real number; got {fmt(turns)} ({type(turns).__name__})"
+        )
     turns_value = float(turns)
     if not math.isfinite(turns_value) or turns_value <= 0:
-        raise ValueError(f"turns must be finite and > 0; got {turns}")
+        raise LayerkitValueError(f"turns must be finite and > 0; got {turns}")
     rng = _rng(seed)
     sizes = _class_sizes(n_samples, n_classes)
     k = np.repeat(np.arange(n_classes), sizes)

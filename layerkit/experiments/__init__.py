@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._validation import LayerkitValueError
 from ._base import Experiment
 from .activations import EXPERIMENT as _activations
 from .dropout import EXPERIMENT as _dropout
@@ -51,7 +52,7 @@ def run(name: str, out_dir: Path | str, *, quick: bool = False, seed: int = 0) -
     try:
         experiment = EXPERIMENTS[name]
     except (KeyError, TypeError):
-        raise ValueError(
+        raise LayerkitValueError(
             f"unknown experiment {name!r}; choose one of: {', '.join(EXPERIMENTS)}"
         ) from None
     return experiment.run(out_dir, quick=quick, seed=seed)

@@ -47,7 +47,21 @@ class Experiment:
         -------
         pathlib.Path
             The report's path, ``out_dir / "report.md"``.
+
+        Raises
+        ------
+        ModuleNotFoundError
+            If matplotlib (the ``plots`` extra) is not installed; the message says what to
+            install.
         """
+        from ..plots import INSTALL_HINT, matplotlib_available
+
+        if not matplotlib_available():  # fail before minutes of training, not after
+            raise ModuleNotFoundError(
+                f"experiment {self.name!r} draws figures with matplotlib, the plots extra: "
+                f"{INSTALL_HINT}",
+                name="matplotlib",
+            )
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         return self._body(out, bool(quick), int(seed))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from .. import datasets
 from ..layers import Dense, Dropout, Input
 from ..network import Network
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["fashion", "mlp", "save", "subsample"]
 

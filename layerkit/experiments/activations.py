@@ -10,13 +10,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ._base import Experiment
 from ._common import fashion, mlp, save
 from ._report import FASHION_NOTE, Report, fmt_pct
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["EXPERIMENT", "Curve", "train_curve"]
 
@@ -88,6 +91,8 @@ def train_curve(
 
 def curves_figure(curves: Sequence[Curve], title: str, *, label: str = "activation") -> Figure:
     """Validation accuracy per epoch, one line per run."""
+    from matplotlib.figure import Figure  # the plots extra, imported when drawing
+
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
     for c in curves:

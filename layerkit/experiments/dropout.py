@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ..optimizers import SGD
 from ._base import Experiment
 from ._common import fashion, mlp, save
 from ._report import FASHION_NOTE, Report, fmt_pct
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["EXPERIMENT"]
 
@@ -27,6 +29,8 @@ LEARNING_RATE = 0.01
 
 
 def _figure(runs: dict[str, Any]) -> Figure:
+    from matplotlib.figure import Figure  # the plots extra, imported when drawing
+
     fig = Figure(figsize=(10, 4))
     ax_acc, ax_gap = fig.subplots(1, 2)
     colours = {"without dropout": "tab:red", "with dropout": "tab:blue"}

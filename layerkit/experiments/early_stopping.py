@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from .. import plots
 from ..datasets import make_four_groups
@@ -19,6 +17,9 @@ from ..model_selection import train_val_test_split
 from ._base import Experiment
 from ._common import mlp, save
 from ._report import Report, fmt_pct
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["EXPERIMENT"]
 
@@ -28,6 +29,8 @@ BATCH = 32
 
 
 def _curves_figure(runs: dict[int, Any]) -> Figure:
+    from matplotlib.figure import Figure  # the plots extra, imported when drawing
+
     fig = Figure(figsize=(10, 4))
     axes = fig.subplots(1, len(runs))
     for ax, (s, (hist, _, _)) in zip(axes, runs.items(), strict=True):

@@ -7,13 +7,15 @@ sigmoid, each trained at several fixed learning rates.
 from __future__ import annotations
 
 from pathlib import Path
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from ._base import Experiment
 from ._common import fashion, save
 from ._report import FASHION_NOTE, Report, fmt_pct
 from .activations import BATCH, HIDDEN, Curve, train_curve
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["EXPERIMENT"]
 
@@ -23,6 +25,8 @@ QUICK_RATES = (0.05, 0.5, 0.9)
 
 
 def _figure(curves: dict[str, list[Curve]]) -> Figure:
+    from matplotlib.figure import Figure  # the plots extra, imported when drawing
+
     fig = Figure(figsize=(5 * len(curves), 4.2))
     axes = fig.subplots(1, len(curves), sharey=True)
     for ax, (act, runs) in zip(axes, curves.items(), strict=True):

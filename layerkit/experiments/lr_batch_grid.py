@@ -13,13 +13,16 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ._base import Experiment
 from ._common import fashion, mlp, save
 from ._report import FASHION_NOTE, Report, fmt_pct
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["EXPERIMENT", "run_grid"]
 
@@ -125,6 +128,8 @@ def _heatmaps(
     if with_doc:
         doc = np.array([[np.nan if v is None else v / 100 for v in DOC_GRID[b]] for b in batches])
         panels.insert(0, ("seed 001: MNIST, one pass", doc))
+    from matplotlib.figure import Figure  # the plots extra, imported when drawing
+
     fig = Figure(figsize=(0.75 * len(rates) * len(panels) + 2, 0.5 * len(batches) + 2.2))
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (title, grid) in zip(axes, panels, strict=True):

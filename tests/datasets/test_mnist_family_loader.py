@@ -295,6 +295,7 @@ def test_without_network_the_error_names_the_files_the_folder_and_the_searched_f
     spec = dataclasses.replace(mf._SPECS["mnist"], mirrors=(unreachable,))
     monkeypatch.setitem(mf._SPECS, "mnist", spec)
     monkeypatch.setenv("LAYERKIT_DATA", str(isolated / "env"))
+    (isolated / "given").mkdir()  # an existing folder without the files
     with pytest.raises(DatasetNotFoundError) as info:
         load_mnist_family("mnist", isolated / "given")
     assert isinstance(info.value, FileNotFoundError)
@@ -313,6 +314,21 @@ def test_without_network_the_error_names_the_files_the_folder_and_the_searched_f
     ]:
         assert str(folder) in message
     assert not [n for n in os.listdir(cache_of(isolated, "mnist")) if n.endswith(".part")]
+
+
+def test_a_path_that_does_not_exist_raises_instead_of_loading_another_copy(isolated, monkeypatch):
+    # A complete copy elsewhere on the search path must not stand in for a mistyped path.
+    write_fake_set(isolated / "system" / "mnist", n_train=3, n_test=2)
+
+    def no_fetch(*args):
+        raise AssertionError("a missing path must not lead to a download")
+
+    monkeypatch.setattr(mf, "_fetch", no_fetch)
+    missing = isolated / "no-such-folder"
+    with pytest.raises(DatasetNotFoundError, match="does not exist") as info:
+        load_mnist_family("mnist", missing)
+    assert str(missing) in str(info.value)
+    assert len(load_mnist_family("mnist").X_train) == 3  # the system copy is still found
 
 
 def test_download_false_raises_without_trying_the_network(isolated, monkeypatch):
