@@ -207,6 +207,11 @@ class Archive:
             raise self.error("is corrupted: its members are larger than the file")
         return members
 
+    def deflated(self, name: str) -> bool:
+        """Whether member ``name`` is compressed (``numpy.savez``, and so layerkit, never
+        compresses; ``numpy.savez_compressed`` does)."""
+        return self._members[name].compress_type == zipfile.ZIP_DEFLATED
+
     def header(self, name: str, field: str | None = None) -> ArrayHeader:
         """The declared shape and dtype of member ``name`` (real-number dtypes only)."""
         cached = self._headers.get(name)

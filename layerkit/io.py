@@ -522,7 +522,9 @@ def _parse(archive: Archive, meta: dict[str, Any], custom: dict[str, Any]) -> _P
     if metadata is not None:
         checks.need_dict(metadata, "metadata", fail)
     for field in ("sha256", "hmac_sha256"):
-        if field in meta and not (isinstance(meta[field], str) and len(meta[field]) == 64):
+        if (field in meta or field == "sha256") and not (
+            isinstance(meta.get(field), str) and len(meta[field]) == 64
+        ):
             raise fail(field, "must be a hexadecimal digest")
     parsed = _Parsed(
         path, meta, network, params, states, optimizer,
@@ -577,11 +579,23 @@ def _corrupted(archive: Archive, meta: dict[str, Any], refusal: ModelFileError) 
 
 
 def _read_arrays(archive: Archive, parsed: _Parsed, key: bytes | None) -> dict[str, np.ndarray]:
-    """Every array (headers already checked), then the checksum and signature."""
-    arrays = {name: archive.read_array(name) for name in parsed.array_names()}
+    """Every array (headers already checked), then the checksum and signature.
+
+    A compressed member could inflate to its declared size from very little data: when
+    there is one, the checksum is first verified by streaming, so that arrays are
+    allocated only for contents their writer vouched for.
+    """
     meta = parsed.meta
     blank = _blank(meta)
     label = repr(str(parsed.path))
+    names = parsed.array_names()
+    if any(archive.deflated(n) for n in names) and archive.digest(blank, names) != meta.get(
+        "sha256"
+    ):
+        raise ModelFileError(
+            f"{label} is corrupted: its SHA-256 checksum does not match its contents"
+        )
+    arrays = {name: archive.read_array(name) for name in names}
     if content_digest(blank, arrays) != meta.get("sha256"):
         raise ModelFileError(
             f"{label} is corrupted: its SHA-256 checksum does not match its contents"
