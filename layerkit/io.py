@@ -73,6 +73,9 @@ __all__ = [
     "write_checkpoint",
 ]
 
+# public here (tracebacks, docs); defined in the container module, which raises it too
+ModelFileError.__module__ = __name__
+
 FORMAT_VERSION = 1
 _META = "__layerkit__"
 _BUILTIN: tuple[type[Layer], ...] = (Input, Dense, Dropout, Activation)
