@@ -60,9 +60,18 @@ def need_str(value: Any, field: str, fail: Fail) -> str:
     return value
 
 
-def need_int(value: Any, field: str, fail: Fail, *, minimum: int = 0) -> int:
-    if not is_int(value) or value < minimum:
-        raise fail(field, f"must be an integer >= {minimum}; the file holds {_show(value)}")
+#: largest integer field accepted (counts and epochs; exactly representable as a float)
+MAX_INT = 2**53
+
+
+def need_int(
+    value: Any, field: str, fail: Fail, *, minimum: int = 0, maximum: int = MAX_INT
+) -> int:
+    if not is_int(value) or not minimum <= value <= maximum:
+        raise fail(
+            field,
+            f"must be an integer in [{minimum}, {maximum}]; the file holds {_show(value)}",
+        )
     return int(value)
 
 
@@ -83,7 +92,8 @@ def check_network(spec: Any, fail: Fail) -> dict[str, Any]:
         "name": need_str(spec.get("name"), "network.name", fail),
         "loss": need_str(spec.get("loss"), "network.loss", fail),
         "loss_config": need_dict(spec.get("loss_config", {}), "network.loss_config", fail),
-        "seed": need_int(spec.get("seed"), "network.seed", fail),
+        # a seed drawn by SeedSequence (seed=None) has 128 bits
+        "seed": need_int(spec.get("seed"), "network.seed", fail, maximum=2**128),
     }
     penalty = spec.get("penalty")
     if not is_real(penalty) or not math.isfinite(penalty) or penalty < 0:

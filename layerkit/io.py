@@ -492,8 +492,17 @@ def _read_meta(archive: Archive, key: bytes | None) -> dict[str, Any]:
 
 
 def _parse(archive: Archive, meta: dict[str, Any], custom: dict[str, Any]) -> _Parsed:
-    """Check every field of ``meta``, the metadata of ``archive``; no array is read."""
-    path = archive.path
+    """Check every field of ``meta``, the metadata of ``archive``, and that the archive
+    holds exactly the arrays it lists; no array is read."""
+    parsed = _parse_meta(meta, archive.path, custom)
+    unexpected = sorted(set(archive.names) - set(parsed.array_names()) - {_META})
+    if unexpected:
+        raise archive.error(f"holds arrays its metadata does not list: {unexpected[:5]}")
+    return parsed
+
+
+def _parse_meta(meta: dict[str, Any], path: Path, custom: dict[str, Any]) -> _Parsed:
+    """Check every field of the metadata ``meta`` of the file ``path``."""
     fail = _failer(repr(str(path)))
     network = checks.check_network(meta.get("network"), fail)
     n_layers = len(network["layers"])
@@ -537,9 +546,6 @@ def _parse(archive: Archive, meta: dict[str, Any], custom: dict[str, Any]) -> _P
     names = parsed.array_names()
     if len(set(names)) != len(names):
         raise fail("params", "name the same array more than once")
-    unexpected = sorted(set(archive.names) - set(names) - {_META})
-    if unexpected:
-        raise archive.error(f"holds arrays its metadata does not list: {unexpected[:5]}")
     return parsed
 
 
@@ -943,15 +949,29 @@ def _static_shapes(
     computed from its configuration without building it (None: not known before build)."""
     cls = type(layer)
     if cls is Dense:
-        if len(shape) != 1:
+        units, bias = getattr(layer, "units", None), getattr(layer, "use_bias", None)
+        if len(shape) != 1 or not isinstance(units, int) or not isinstance(bias, bool):
             return None  # the network's build refuses it with its own message
-        params = {"W": (shape[0], layer.units)}
-        if layer.use_bias:
-            params["b"] = (layer.units,)
-        return params, (layer.units,)
+        params = {"W": (shape[0], units)}
+        if bias:
+            params["b"] = (units,)
+        return params, (units,)
     if cls in (Dropout, Activation):
         return {}, shape
     return None
+
+
+def _probe_output_shape(layer: Layer, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """``layer.compute_output_shape(shape)`` on the unbuilt layer, or None when it cannot
+    tell (the contract makes it a function of the input shape and the configuration;
+    a layer that needs its build to answer raises, and is then compared after building)."""
+    try:
+        out = tuple(layer.compute_output_shape(shape))
+    except Exception:  # user code on an unbuilt layer: any failure means "not known"
+        return None
+    if not out or not all(checks.is_int(d) and d > 0 for d in out):
+        return None
+    return tuple(int(d) for d in out)
 
 
 def _expected_from_config(
@@ -972,7 +992,9 @@ def _expected_from_config(
     for li, layer in enumerate(layers[1:], start=1):
         rule = None if shape is None else _static_shapes(layer, shape)
         if rule is None:
-            shape = None  # a layer the configuration alone does not describe
+            # a layer the configuration alone does not describe: its own arrays are
+            # compared after building, the layers after it from its declared output shape
+            shape = None if shape is None else _probe_output_shape(layer, shape)
             continue
         params, shape = rule
         stored = by_layer.get(li, [])
@@ -1043,24 +1065,7 @@ def _legacy_bind(
     custom: dict[str, Any],
     path: Path,
 ) -> Checkpoint:
-    fail = _failer(repr(str(path)))
-    network = checks.check_network(meta.get("network"), fail)
-    n_layers = len(network["layers"])
-    parsed = _Parsed(
-        path, meta, network,
-        checks.check_entries(meta.get("params"), "params", n_layers, fail),
-        checks.check_entries(meta.get("states", []), "states", n_layers, fail),
-        None if meta.get("optimizer") is None else checks.check_optimizer(meta["optimizer"], custom, fail),
-        checks.check_rng_state(meta.get("rng_state"), fail),
-        None if meta.get("history") is None else checks.check_history(meta["history"], fail),
-        None if "training" not in meta else checks.check_training(meta["training"], fail),
-        [], meta.get("metadata"), fail,
-    )  # fmt: skip
-    if parsed.training is not None:
-        parsed.extra = list(meta.get("training_arrays", parsed.training["best"]))
-        if parsed.training["best"] and len(parsed.training["best"]) != len(parsed.params):
-            raise fail("training.best", f"must name one array per parameter ({len(parsed.params)})")
-    return _bind(net, parsed, arrays, allow_nonfinite=False)
+    return _bind(net, _parse_meta(meta, path, custom), arrays, allow_nonfinite=False)
 
 
 def _check_compatible(

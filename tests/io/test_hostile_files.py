@@ -80,11 +80,42 @@ def test_a_forged_config_with_huge_layers_and_tiny_weights_is_refused_before_bui
     assert mem.peak < 5 * MB
 
 
+@lk.register_layer
+class HostileIdentity(lk.Layer):
+    """A user layer: its arrays are known only after build, its output shape before."""
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, grad_out):
+        return grad_out
+
+
+def test_a_forged_huge_dense_after_a_user_layer_is_refused_before_building(tmp_path):
+    net = lk.Network([lk.Input(4), HostileIdentity(), lk.Dense(3, "softmax")], seed=0)
+    path = lk.save(net, tmp_path / "user.npz")
+
+    def edit(meta, arrays):
+        meta["network"]["layers"][0]["config"]["shape"] = [20000]
+        meta["network"]["layers"][2]["config"]["units"] = 5000
+
+    bad = h.rewrite(path, tmp_path / "forged.npz", edit)
+    with PeakMemory() as mem:
+        refused(bad, r"shape \(4, 3\).*expects \(20000, 5000\)")
+    assert mem.peak < 5 * MB
+
+
+def test_a_network_with_a_drawn_128_bit_seed_round_trips(tmp_path):
+    net = lk.Network([lk.Input(4), lk.Dense(3, "softmax")], seed=None)
+    assert net.seed > 2**64
+    assert lk.load(lk.save(net, tmp_path / "s.npz")).seed == net.seed
+
+
 def test_a_deflate_bomb_behind_a_small_array_is_refused_before_inflating(saved, tmp_path):
     """The member's npy header declares the 80 bytes the model needs; its stream holds
     64 MB of zeros (64 KB compressed)."""
     _, path = saved
-    members, meta = h.model_members(path)
+    members, _ = h.model_members(path)
     members["p0"] = h.zeros_stream(64 * MB, prefix=h.npy_header((4, 5), "<f4"))
     bad = h.write_members(tmp_path / "bomb.npz", members, deflated={"p0"})
     assert bad.stat().st_size < 2 * MB
@@ -128,7 +159,7 @@ def test_deeply_nested_metadata_is_refused_without_recursion_error(saved, tmp_pa
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting(saved, tmp_path):
-    net, path = saved
+    net, _ = saved
     net.history.message = "[" * 5_000 + '\\"{'
     lk.load(net.save(tmp_path / "brackets.npz"))
 
@@ -205,7 +236,7 @@ FORGED = {
     ),
     "iterations a string": (
         lambda m, a: m["optimizer"].__setitem__("iterations", "many"),
-        r"optimizer\.iterations must be an integer >= 0; the file holds 'many'",
+        r"optimizer\.iterations must be an integer in \[0, 9007199254740992\]; the file holds 'many'",
     ),
     "iterations a float": (
         lambda m, a: m["optimizer"].__setitem__("iterations", 2.5),
