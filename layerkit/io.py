@@ -549,6 +549,33 @@ def _parse_meta(meta: dict[str, Any], path: Path, custom: dict[str, Any]) -> _Pa
     return parsed
 
 
+def _read_file(
+    path: Any,
+    key: bytes | None,
+    custom: dict[str, Any],
+    expected: Callable[[_Parsed], dict[str, tuple[str, tuple[int, ...] | None]]],
+    *,
+    checkpoint: bool = False,
+) -> tuple[_Parsed, dict[str, np.ndarray]]:
+    """Open, check and read a file: metadata and every field, then every array header
+    against ``expected(parsed)`` (name -> (field, shape or None)), then the arrays and
+    the checksum. A refusal before the arrays are read is reported as corruption when
+    the checksum does not match either."""
+    path = _existing_path(path)
+    with Archive(path) as archive:
+        meta = _read_meta(archive, key)
+        if checkpoint and "training" not in meta:
+            raise ModelFileError(
+                f"{str(path)!r} is a saved model, not a checkpoint written by train(checkpoint=...)"
+            )
+        try:
+            parsed = _parse(archive, meta, custom)
+            _check_headers(archive, parsed, expected(parsed))
+        except ModelFileError as exc:
+            raise _corrupted(archive, meta, exc) from exc.__cause__
+        return parsed, _read_arrays(archive, parsed, key)
+
+
 def _check_headers(
     archive: Archive, parsed: _Parsed, expected: dict[str, tuple[str, tuple[int, ...] | None]]
 ) -> None:
@@ -839,19 +866,13 @@ def read_checkpoint(
     """
     secret = _check_key(key)
     custom = _check_custom(custom_objects)
-    path = _existing_path(path)
-    with Archive(path) as archive:
-        meta = _read_meta(archive, secret)
-        if "training" not in meta:
-            raise ModelFileError(
-                f"{str(path)!r} is a saved model, not a checkpoint written by train(checkpoint=...)"
-            )
-        try:
-            parsed = _parse(archive, meta, custom)
-            _check_headers(archive, parsed, _expected_from_network(network, parsed))
-        except ModelFileError as exc:
-            raise _corrupted(archive, meta, exc) from exc.__cause__
-        arrays = _read_arrays(archive, parsed, secret)
+    parsed, arrays = _read_file(
+        path,
+        secret,
+        custom,
+        lambda parsed: _expected_from_network(network, parsed),
+        checkpoint=True,
+    )
     return _bind(network, parsed, arrays, allow_nonfinite=allow_nonfinite)
 
 
@@ -895,16 +916,13 @@ def load(
     """
     secret = _check_key(key)
     custom = _check_custom(custom_objects)
-    path = _existing_path(path)
-    with Archive(path) as archive:
-        meta = _read_meta(archive, secret)
-        try:
-            parsed = _parse(archive, meta, custom)
-            layers = _instantiate(parsed, custom)
-            _check_headers(archive, parsed, _expected_from_config(layers, parsed))
-        except ModelFileError as exc:
-            raise _corrupted(archive, meta, exc) from exc.__cause__
-        arrays = _read_arrays(archive, parsed, secret)
+    layers: list[Layer] = []
+
+    def expected(parsed: _Parsed) -> dict[str, tuple[str, tuple[int, ...] | None]]:
+        layers.extend(_instantiate(parsed, custom))  # constructed, not built
+        return _expected_from_config(layers, parsed)
+
+    parsed, arrays = _read_file(path, secret, custom, expected)
     net = _construct(parsed, layers, custom)
     apply_checkpoint(net, _bind(net, parsed, arrays, allow_nonfinite=allow_nonfinite))
     return net
@@ -1046,16 +1064,8 @@ def _read_verified(
     path: str | os.PathLike[str],
 ) -> tuple[dict[str, np.ndarray], dict[str, Any], Path]:
     """Arrays and metadata of a file whose fields and checksum are checked (no network)."""
-    path = _existing_path(path)
-    with Archive(path) as archive:
-        meta = _read_meta(archive, None)
-        try:
-            parsed = _parse(archive, meta, {})
-            _check_headers(archive, parsed, {})
-        except ModelFileError as exc:
-            raise _corrupted(archive, meta, exc) from exc.__cause__
-        arrays = _read_arrays(archive, parsed, None)
-    return arrays, parsed.meta, path
+    parsed, arrays = _read_file(path, None, {}, lambda parsed: {})
+    return arrays, parsed.meta, parsed.path
 
 
 def _legacy_bind(

@@ -203,3 +203,35 @@ def test_save_refuses_non_finite_optimizer_slots(tmp_path):
     with pytest.raises(lk.LayerkitValueError, match=r"optimiser slot 'v' of parameter 0"):
         lk.save(net, tmp_path / "m.npz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_concurrent_savers_to_one_path_never_remove_each_others_files(tmp_path):
+    """Four threads save to one path at once, each after backdating every temporary file
+    it sees (as if stale): the locks alone must keep live writes from being removed."""
+    import threading
+
+    nets = [h.trained_net(seed=s) for s in range(4)]
+    target = tmp_path / "m.npz"
+    errors = []
+
+    def work(net):
+        try:
+            for _ in range(10):
+                for p in tmp_path.glob(".m.npz.*.tmp"):
+                    try:
+                        _old(p)
+                    except OSError:
+                        pass
+                lk.save(net, target)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in nets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    weights = lk.load(target).get_weights()[0]
+    assert any(np.array_equal(weights, n.get_weights()[0]) for n in nets)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
