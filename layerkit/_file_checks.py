@@ -282,19 +282,19 @@ def check_history(data: Any, fail: Fail) -> History:
 
 
 # ---------------------------------------------------------------------------- rng
-def check_rng_state(state: Any, fail: Fail) -> dict[str, Any]:
-    """``rng_state``: a state of the network's bit generator (PCG64), tried on a scratch one."""
-    state = need_dict(state, "rng_state", fail)
+def check_rng_state(state: Any, fail: Fail, field: str = "rng_state") -> dict[str, Any]:
+    """A state of the network's bit generator (PCG64), tried on a scratch one."""
+    state = need_dict(state, field, fail)
     scratch = np.random.default_rng(0).bit_generator
     if state.get("bit_generator") != type(scratch).__name__:
         raise fail(
-            "rng_state.bit_generator",
+            f"{field}.bit_generator",
             f"must be {type(scratch).__name__!r}; the file holds {_show(state.get('bit_generator'))}",
         )
     try:
         scratch.state = state
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise fail("rng_state", f"is not a valid generator state ({exc})") from exc
+        raise fail(field, f"is not a valid generator state ({exc})") from exc
     return scratch.state
 
 
@@ -344,4 +344,10 @@ def check_training(state: Any, fail: Fail) -> dict[str, Any]:
         check_array_name(v, f"training.best[{i}]", fail)
         for i, v in enumerate(need_list(state.get("best", []), "training.best", fail))
     ]
+    if state.get("split_state") is not None:
+        out["split_state"] = check_rng_state(state["split_state"], fail, "training.split_state")
+    if "rate_scale" in state:
+        out["rate_scale"] = need_rate(state["rate_scale"], "training.rate_scale", fail)
+    if state.get("rate_set") is not None:
+        out["rate_set"] = need_rate(state["rate_set"], "training.rate_set", fail)
     return out

@@ -70,6 +70,7 @@ class ActivationFunction:
 
     name: ClassVar[str] = "activation"
     kinks: ClassVar[tuple[float, ...]] = ()
+
     def kink_signature(self, z: np.ndarray) -> np.ndarray | None:
         """For each value of ``z``, which side of each of :attr:`kinks` it lies on.
 

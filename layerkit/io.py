@@ -111,7 +111,6 @@ def save(
     path: str | os.PathLike[str],
     *,
     key: bytes | str | None = None,
-    _checkpoint: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``network`` (architecture, weights, state, optimiser, rng state, history,
     metadata) to ``path`` atomically. Returns the path written.
@@ -142,15 +141,6 @@ def save(
     moment leaves either the old file or the new one. Temporary files left by an earlier
     save that was killed are removed by the next save to the same path.
     """
-    if _checkpoint is not None:  # the training loop's former private interface
-        return write_checkpoint(
-            network,
-            path,
-            _checkpoint["state"],
-            _checkpoint["arrays"],
-            key=key,
-            allow_nonfinite=True,
-        )
     network, path, secret = _check_save_args(network, path, key)
     arrays, meta = _serialise(network, allow_nonfinite=False)
     _write(path, arrays, meta, secret)
@@ -528,8 +518,12 @@ def _parse_meta(meta: dict[str, Any], path: Path, custom: dict[str, Any]) -> _Pa
         ]
         if not set(training["best"]) <= set(extra):
             raise fail("training.best", "names arrays the checkpoint does not hold")
-        if training["best"] and len(training["best"]) != len(params):
-            raise fail("training.best", f"must name one array per parameter ({len(params)})")
+        n_variables = len(params) + len(states)
+        if training["best"] and len(training["best"]) != n_variables:
+            raise fail(
+                "training.best",
+                f"must name one array per parameter and state array ({n_variables})",
+            )
     metadata = meta.get("metadata")
     if metadata is not None:
         checks.need_dict(metadata, "metadata", fail)
@@ -715,20 +709,31 @@ def _expected_from_network(net: Any, parsed: _Parsed) -> dict[str, tuple[str, tu
                     f"{index[id(layer)]} ({layer.name!r})",
                 )
             expected[name] = (field, value.shape)
-    _expect_slots_and_extras(parsed, [v.shape for _, _, v in targets], expected)
+    _expect_slots_and_extras(
+        parsed, [v.shape for _, _, v in targets], [v.shape for _, _, v in states], expected
+    )
     return expected
 
 
 def _expect_slots_and_extras(
-    parsed: _Parsed, shapes: list[tuple[int, ...] | None], expected: dict[str, Any]
+    parsed: _Parsed,
+    shapes: list[tuple[int, ...] | None],
+    state_shapes: list[tuple[int, ...] | None],
+    expected: dict[str, Any],
 ) -> None:
+    """Expected shapes of the optimiser slots (one set per parameter) and of the best
+    weights (one per variable: each layer's parameters, then its state, layer by layer)."""
     if parsed.optimizer is not None:
         for i, slot in enumerate(parsed.optimizer.slots):
             for k, name in slot.items():
                 expected[name] = (f"optimizer.slots[{i}].{k}", shapes[i])
-    if parsed.training is not None:
-        for i, name in enumerate(parsed.training["best"]):
-            expected[name] = (f"training.best[{i}]", shapes[i])
+    if parsed.training is not None and parsed.training["best"]:
+        variables = sorted(
+            [(li, 0, i, shapes[i]) for i, (li, _, _) in enumerate(parsed.params)]
+            + [(li, 1, i, state_shapes[i]) for i, (li, _, _) in enumerate(parsed.states)]
+        )
+        for i, (name, variable) in enumerate(zip(parsed.training["best"], variables, strict=True)):
+            expected[name] = (f"training.best[{i}]", variable[3])
 
 
 def _bind(
@@ -845,7 +850,15 @@ def read_checkpoint(
         The schedule's state: ``{}``, or ``eta`` (None or a finite number > 0) with
         ``trace`` (a list of records of numbers).
     ``best``
-        ``[]`` or one array name per parameter, each with that parameter's shape.
+        ``[]`` or one array name per variable of :meth:`Network.variables` (each layer's
+        parameters, then its state), each with that variable's shape.
+    ``split_state``
+        None, or the generator state the validation split was drawn with (a valid
+        PCG64 state).
+    ``rate_scale``
+        A finite number > 0 (default 1).
+    ``rate_set``
+        None or a finite number > 0: the learning rate the loop last set.
 
     Other fields pass as they are (they have passed the metadata's caps). The optimiser
     (known class, config accepted by its constructor, learning rates finite and > 0,
@@ -1025,7 +1038,7 @@ def _expected_from_config(
         for i, key, name in stored:
             expected[name] = (f"params[{i}] (layer {layer.name!r}, {key!r})", params[key])
             shapes[i] = params[key]
-    _expect_slots_and_extras(parsed, shapes, expected)
+    _expect_slots_and_extras(parsed, shapes, [None] * len(parsed.states), expected)
     return expected
 
 
@@ -1053,52 +1066,7 @@ def _construct(parsed: _Parsed, layers: list[Layer], custom: dict[str, Any]) -> 
         raise parsed.fail("network", f"describes a network that cannot be built: {exc}") from exc
 
 
-# ---------------------------------------------------------------------------- the training loop's former interface
-# training.py calls these private names today; they will go once it uses
-# read_checkpoint / apply_checkpoint / write_checkpoint.
+# ---------------------------------------------------------------------------- for tests
 def _digest(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
+    """The file's SHA-256 checksum, as ``save`` computes it (tests forge files with it)."""
     return content_digest(meta, arrays)
-
-
-def _read_verified(
-    path: str | os.PathLike[str],
-) -> tuple[dict[str, np.ndarray], dict[str, Any], Path]:
-    """Arrays and metadata of a file whose fields and checksum are checked (no network)."""
-    parsed, arrays = _read_file(path, None, {}, lambda parsed: {})
-    return arrays, parsed.meta, parsed.path
-
-
-def _legacy_bind(
-    net: Any,
-    meta: dict[str, Any],
-    arrays: dict[str, np.ndarray],
-    custom: dict[str, Any],
-    path: Path,
-) -> Checkpoint:
-    return _bind(net, _parse_meta(meta, path, custom), arrays, allow_nonfinite=False)
-
-
-def _check_compatible(
-    net: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: Path
-) -> None:
-    """Raise unless the file fits ``net`` entirely (every field and array)."""
-    _legacy_bind(net, meta, arrays, {}, path)
-
-
-def _apply_state(
-    net: Any,
-    meta: dict[str, Any],
-    arrays: dict[str, np.ndarray],
-    custom: dict[str, Any],
-    path: Path,
-) -> None:
-    """Copy weights, state, rng state, optimiser and history from a checked file into ``net``."""
-    apply_checkpoint(net, _legacy_bind(net, meta, arrays, custom, path))
-
-
-def _load_optimizer(
-    spec: dict[str, Any], arrays: dict[str, np.ndarray], custom: dict[str, Any]
-) -> Any:
-    """An optimiser from a checked file's ``optimizer`` field."""
-    parsed = checks.check_optimizer(spec, custom, _failer("checkpoint"))
-    return parsed.build([{k: arrays[n].copy() for k, n in slot.items()} for slot in parsed.slots])

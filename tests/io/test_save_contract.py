@@ -248,3 +248,33 @@ def test_read_checkpoint_refuses_a_saved_model_and_apply_refuses_another_network
     wider = lk.Network([lk.Input(4), lk.Dense(6, "tanh"), lk.Dense(3, "softmax")], seed=0)
     with pytest.raises(lk.LayerkitValueError, match="another architecture"):
         lkio.apply_checkpoint(wider, ck)
+
+
+def test_resume_with_early_stopping_restores_best_weights_and_state(tmp_path):
+    """The best-weights arrays of a checkpoint cover every variable (parameters and
+    state, layer by layer); a resumed run equals the uninterrupted one."""
+    X, y = h.data()
+    straight = _stateful_net()
+    straight.train(X, y, X, y, epochs=4, batch_size=8, verbose=0, early_stopping=2)
+    first = _stateful_net()
+    ck = tmp_path / "ck.npz"
+    first.train(X, y, X, y, epochs=2, batch_size=8, verbose=0, early_stopping=2, checkpoint=ck)
+    ck_read = lkio.read_checkpoint(first, ck)
+    assert len(ck_read.training["best"]) == len(first.variables())
+    resumed = _stateful_net()
+    resumed.train(X, y, X, y, epochs=4, batch_size=8, verbose=0, early_stopping=2, resume=ck)
+    for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_a_checkpoint_whose_best_state_array_has_the_wrong_shape_is_refused(tmp_path):
+    X, y = h.data()
+    net = _stateful_net()
+    ck = tmp_path / "ck.npz"
+    net.train(X, y, X, y, epochs=1, batch_size=8, verbose=0, early_stopping=2, checkpoint=ck)
+    best = lkio.read_checkpoint(net, ck).training["best"]
+    bad = h.rewrite(ck, tmp_path / "bad.npz", lambda m, a: a.__setitem__(best[1], np.zeros(9)))
+    before = h.state_of(net)
+    with pytest.raises(lk.ModelFileError, match=r"training\.best\[1\] has shape \(9,\)"):
+        net.train(X, y, X, y, epochs=3, batch_size=8, verbose=0, early_stopping=2, resume=bad)
+    h.assert_unchanged(net, before)
