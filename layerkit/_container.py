@@ -435,6 +435,32 @@ def remove_stale_temps(path: Path) -> list[Path]:
     return removed
 
 
+def _locked_temp(path: Path) -> tuple[int, str]:
+    """A new temporary file next to ``path``, open and locked (POSIX), still in place.
+
+    Between its creation and its lock, another save's cleaner could take it for the
+    leftover of a killed save (it is unlocked) and remove it. A cleaner removes only
+    while holding the lock, so once we hold it and the name still leads to our file,
+    nobody else will remove it; otherwise a fresh one is made.
+    """
+    for _ in range(100):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        if fcntl is None:
+            return fd, tmp
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held until the rename: tells cleaners it is live
+            if os.path.samestat(os.stat(tmp), os.fstat(fd)):
+                return fd, tmp
+        except FileNotFoundError:
+            pass
+        except BaseException:
+            os.close(fd)
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        os.close(fd)  # removed under us by a cleaner: try another name
+    raise OSError(errno.EAGAIN, "temporary files keep being removed by other processes")
+
+
 def atomic_write(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` as an ``.npz`` at ``path``: locked temporary file, fsync, rename.
 
@@ -453,14 +479,12 @@ def atomic_write(path: Path, arrays: dict[str, np.ndarray]) -> None:
         )
     remove_stale_temps(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _locked_temp(path)
     except OSError as exc:
         raise os_error(exc, "creating a temporary file next to the model file", path) from exc
     operation = "writing the model file"
     try:
         with os.fdopen(fd, "wb") as handle:
-            if fcntl is not None:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # tells other savers it is live
             np.savez(handle, **arrays)
             handle.flush()
             operation = "flushing the model file to disk"

@@ -196,7 +196,13 @@ def write_checkpoint(
             raise LayerkitValueError(f"checkpoint array name {name!r} is not a valid name")
         if name in model_arrays:
             raise LayerkitValueError(f"checkpoint array name {name!r} is used by the model")
-        extra[name] = np.ascontiguousarray(value)
+        value = np.ascontiguousarray(value)
+        if value.dtype.kind != "f" or (not allow_nonfinite and not all_finite(value)):
+            raise LayerkitValueError(
+                f"checkpoint array {name!r} must hold finite floating-point numbers "
+                "(read_checkpoint refuses anything else)"
+            )
+        extra[name] = value
     missing = [n for n in state["best"] if n not in extra]
     if missing:
         raise LayerkitValueError(f"training_state['best'] names arrays not given: {missing}")

@@ -232,6 +232,8 @@ def test_write_checkpoint_refuses_a_state_it_could_not_read_back(tmp_path):
         lkio.write_checkpoint(net, tmp_path / "ck.npz", {"epoch": 1, "x": {1}}, {})
     with pytest.raises(lk.LayerkitValueError, match="used by the model"):
         lkio.write_checkpoint(net, tmp_path / "ck.npz", {"epoch": 1}, {"p0": np.zeros(1)})
+    with pytest.raises(lk.LayerkitValueError, match="finite floating-point"):
+        lkio.write_checkpoint(net, tmp_path / "ck.npz", {"epoch": 1}, {"b0": np.array([np.nan])})
     with pytest.raises(lk.LayerkitValueError, match="not given"):
         lkio.write_checkpoint(net, tmp_path / "ck.npz", {"epoch": 1, "best": ["b0"]}, {})
     assert list(tmp_path.iterdir()) == []
