@@ -919,7 +919,7 @@ def test_cli_evaluate_a_missing_or_corrupt_model_exits_2(capsys, tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
     code, err = _cli(["evaluate", str(bad)], capsys)
-    assert code == 2 and "bad.npz" in err and "not a readable layerkit model" in err
+    assert code == 2 and "bad.npz" in err and "not a layerkit model file" in err
 
 
 def test_cli_without_a_command_exits_2(capsys):
