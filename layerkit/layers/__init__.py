@@ -4,6 +4,7 @@ from .activation import Activation
 from .base import Layer
 from .dense import Dense
 from .dropout import Dropout
+from .flatten import Flatten
 from .input import Input
 
-__all__ = ["Activation", "Dense", "Dropout", "Input", "Layer"]
+__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "Layer"]
