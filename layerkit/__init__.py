@@ -16,7 +16,7 @@ from .activations import (
 from .callbacks import Callback, EarlyStopping, History, Patience, ValidationWindow
 from .gradcheck import GradcheckReport, ParamCheck, gradcheck
 from .io import ModelFileError, load, register_layer, save
-from .layers import Activation, Dense, Dropout, Flatten, Input, Layer
+from .layers import Activation, BatchNormalization, Dense, Dropout, Flatten, Input, Layer
 from .losses import Loss, available_losses, get_loss
 from .metrics import accuracy, classification_report, confusion_matrix, precision_recall_f1
 from .model_selection import cross_validate, kfold_indices, train_test_split, train_val_test_split
@@ -31,6 +31,7 @@ __all__ = [
     "Activation",
     "ActivationFunction",
     "Adam",
+    "BatchNormalization",
     "Callback",
     "Constant",
     "Dense",

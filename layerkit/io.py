@@ -35,7 +35,7 @@ import numpy as np
 
 from ._validation import LayerkitTypeError, LayerkitValueError
 from ._version import __version__
-from .layers import Activation, Dense, Dropout, Flatten, Input, Layer
+from .layers import Activation, BatchNormalization, Dense, Dropout, Flatten, Input, Layer
 
 __all__ = [
     "FORMAT_VERSION",
@@ -52,7 +52,7 @@ __all__ = [
 FORMAT_VERSION = 1
 _META = "__layerkit__"
 _LAYERS: dict[str, type[Layer]] = {
-    cls.__name__: cls for cls in (Input, Dense, Dropout, Activation, Flatten)
+    cls.__name__: cls for cls in (Input, Dense, Dropout, Activation, Flatten, BatchNormalization)
 }
 
 
