@@ -4,7 +4,7 @@
 >>> net = lk.Network([lk.Input(64), lk.Dense(32, "relu"), lk.Dense(10, "softmax")], seed=0)
 """
 
-from . import datasets, metrics, model_selection, preprocessing
+from . import datasets, metrics, model_selection, preprocessing, testing
 from ._validation import LayerkitTypeError, LayerkitValueError
 from ._version import __version__
 from .activations import (
@@ -85,6 +85,7 @@ __all__ = [
     "register_activation",
     "register_layer",
     "save",
+    "testing",
     "to_labels",
     "train_test_split",
     "train_val_test_split",
