@@ -4,7 +4,7 @@
 >>> net = lk.Network([lk.Input(64), lk.Dense(32, "relu"), lk.Dense(10, "softmax")], seed=0)
 """
 
-from . import datasets, metrics, model_selection, preprocessing
+from . import datasets, metrics, model_selection, preprocessing, testing
 from ._validation import LayerkitTypeError, LayerkitValueError
 from ._version import __version__
 from .activations import (
@@ -17,7 +17,7 @@ from .callbacks import Callback, EarlyStopping, History, Patience, ValidationWin
 from .explain import ExerciseSheet, Trace, exercise_sheet, explain
 from .gradcheck import GradcheckReport, ParamCheck, gradcheck
 from .io import ModelFileError, load, register_layer, save
-from .layers import Activation, Dense, Dropout, Input, Layer
+from .layers import Activation, BatchNormalization, Dense, Dropout, Flatten, Input, Layer
 from .losses import Loss, available_losses, get_loss
 from .metrics import accuracy, classification_report, confusion_matrix, precision_recall_f1
 from .model_selection import cross_validate, kfold_indices, train_test_split, train_val_test_split
@@ -32,6 +32,7 @@ __all__ = [
     "Activation",
     "ActivationFunction",
     "Adam",
+    "BatchNormalization",
     "Callback",
     "Constant",
     "Dense",
@@ -41,6 +42,7 @@ __all__ = [
     "EarlyStopping",
     "Evaluation",
     "ExerciseSheet",
+    "Flatten",
     "GradcheckReport",
     "GrowAndSlash",
     "History",
@@ -88,6 +90,7 @@ __all__ = [
     "register_activation",
     "register_layer",
     "save",
+    "testing",
     "to_labels",
     "train_test_split",
     "train_val_test_split",

@@ -8,28 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 import layerkit as lk
+from layerkit.testing import activations, arrays
 
-#: every built-in activation, with a strategy for its keyword parameters
-ACTIVATIONS = {
-    "identity": st.just({}),
-    "sigmoid": st.just({}),
-    "tanh": st.just({}),
-    "relu": st.just({}),
-    "leaky_relu": st.fixed_dictionaries({"alpha": st.floats(0.0, 0.5)}),
-    "elu": st.fixed_dictionaries({"alpha": st.floats(0.2, 2.0)}),
-    "softmax": st.just({}),
-    "tsin": st.fixed_dictionaries({"A": st.floats(0.05, 0.9)}),
-}
 LOSSES = ("mse", "sum_of_squares", "binary_crossentropy", "categorical_crossentropy")
-
-
-@st.composite
-def activations(draw):
-    name = draw(st.sampled_from(sorted(ACTIVATIONS)))
-    return name, draw(ACTIVATIONS[name])
 
 
 @st.composite
@@ -103,4 +86,4 @@ def build(spec):
 
 def inputs(n_in, m):
     """Inputs drawn by Hypothesis itself (so it can shrink them), in [-3, 3]."""
-    return arrays(np.float64, (m, n_in), elements=st.floats(-3, 3))
+    return arrays((m, n_in), "float64", -3.0, 3.0)
