@@ -13,7 +13,21 @@ from .activations import (
     get_activation,
     register_activation,
 )
-from .callbacks import Callback, EarlyStopping, History, Patience, ValidationWindow
+from .callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    KerasCallback,
+    LambdaCallback,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    Patience,
+    ReduceLROnPlateau,
+    StoppingCriterion,
+    TerminateOnNaN,
+    ValidationWindow,
+)
 from .gradcheck import GradcheckReport, ParamCheck, gradcheck
 from .io import ModelFileError, load, register_layer, save
 from .layers import Activation, Dense, Dropout, Input, Layer
@@ -21,6 +35,7 @@ from .losses import Loss, available_losses, get_loss
 from .metrics import accuracy, classification_report, confusion_matrix, precision_recall_f1
 from .model_selection import cross_validate, kfold_indices, train_test_split, train_val_test_split
 from .network import Network
+from .notebook import LivePlot
 from .optimizers import SGD, Adam, Optimizer, RMSProp, available_optimizers, get_optimizer
 from .preprocessing import MinMaxScaler, StandardScaler, one_hot, to_labels
 from .schedules import Constant, GrowAndSlash, Schedule, StepDecay, TimeDecay, get_schedule
@@ -31,6 +46,7 @@ __all__ = [
     "Activation",
     "ActivationFunction",
     "Adam",
+    "CSVLogger",
     "Callback",
     "Constant",
     "Dense",
@@ -43,20 +59,28 @@ __all__ = [
     "GrowAndSlash",
     "History",
     "Input",
+    "KerasCallback",
+    "LambdaCallback",
     "Layer",
     "LayerkitTypeError",
     "LayerkitValueError",
+    "LearningRateScheduler",
+    "LivePlot",
     "Loss",
     "MinMaxScaler",
+    "ModelCheckpoint",
     "ModelFileError",
     "Network",
     "Optimizer",
     "ParamCheck",
     "Patience",
     "RMSProp",
+    "ReduceLROnPlateau",
     "Schedule",
     "StandardScaler",
     "StepDecay",
+    "StoppingCriterion",
+    "TerminateOnNaN",
     "TimeDecay",
     "ValidationWindow",
     "__version__",
