@@ -36,7 +36,9 @@ def compile_model(
     if loss is not None:
         wanted = get_loss(loss)
         own = net.loss_fn
-        if (wanted.name, wanted.from_logits) != (own.name, own.from_logits):
+        # a subclass is the same cost under another name (sparse_categorical_crossentropy)
+        same = isinstance(own, type(wanted)) or isinstance(wanted, type(own))
+        if not same or wanted.from_logits != own.from_logits:
             raise LayerkitValueError(
                 f"a layerkit network's loss is chosen when it is built "
                 f"(Network(layers, loss=...)); this network's is {own.name!r}"

@@ -889,8 +889,10 @@ class Network:
             A name (``"sgd"``, ``"rmsprop"``, ``"adam"``) or an instance; it becomes
             ``self.optimizer`` with fresh state.
         loss : str or Loss, optional
-            Accepted only when it names the network's own loss: a layerkit network's loss
-            is chosen when it is built, because it must pair with the output layer.
+            Accepted only when it names the network's own loss (or the same cost under
+            another name: ``"sparse_categorical_crossentropy"`` for categorical
+            cross-entropy): a layerkit network's loss is chosen when it is built, because
+            it must pair with the output layer.
         metrics : list of str, optional
             Only accuracy (``"accuracy"``, ``"acc"``, ...), which training logs for class
             targets in any case.
