@@ -9,6 +9,7 @@ matplotlib is the optional ``plots`` extra; it is imported when a :class:`LivePl
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import numpy as np
@@ -140,13 +141,22 @@ class LivePlot(KerasCallback):
     def _show(self, figures: list[Any]) -> None:
         if not _in_notebook():
             return
-        from IPython.display import display
+        from IPython.display import Image, display
 
+        # PNG bytes rather than the Figure: shown the same whatever matplotlib backend
+        # the kernel has selected (a bare Figure has no display formatter before pyplot).
+        images = [Image(data=_png(fig)) for fig in figures]
         if self._handles is None:
-            self._handles = [display(fig, display_id=True) for fig in figures]
+            self._handles = [display(image, display_id=True) for image in images]
         else:
-            for handle, fig in zip(self._handles, figures, strict=True):
-                handle.update(fig)
+            for handle, image in zip(self._handles, images, strict=True):
+                handle.update(image)
+
+
+def _png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
 
 
 def _check_points(data: Any) -> tuple[np.ndarray, np.ndarray]:
