@@ -573,7 +573,7 @@ class Network:
             ``J = (1/m) sum_i w_i c_i + (lambda/2) sum W^2``: the data term is averaged
             over the batch and the penalty is not, so the weight gradient is
             ``delta a + lambda W`` whatever the batch size (seed 002, section 3.4.3).
-        early_stopping : int or EarlyStopping, optional
+        early_stopping : int or StoppingCriterion, optional
             An int ``s`` is seed 002's validation window (:class:`ValidationWindow`);
             :class:`Patience` is Keras's rule. Needs validation data. When training ends
             (early or after ``epochs``) the weights of the best validation epoch are
