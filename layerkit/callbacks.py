@@ -721,7 +721,9 @@ class ModelCheckpoint(_Monitoring):
     The file is a complete model file (weights, optimiser state, rng state): load it with
     ``lk.load``. Its ``history`` is that of the network's previous completed run, since
     the current run's history is attached when training ends; for a resumable
-    checkpoint of the whole run use ``train(checkpoint=...)``.
+    checkpoint of the whole run use ``train(checkpoint=...)``. Keras's
+    ``save_weights_only``, ``save_freq`` and ``initial_value_threshold`` are not offered:
+    files are whole models, written after epochs.
     """
 
     def __init__(
