@@ -13,7 +13,21 @@ from .activations import (
     get_activation,
     register_activation,
 )
-from .callbacks import Callback, EarlyStopping, History, Patience, ValidationWindow
+from .callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    KerasCallback,
+    LambdaCallback,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    Patience,
+    ReduceLROnPlateau,
+    StoppingCriterion,
+    TerminateOnNaN,
+    ValidationWindow,
+)
 from .explain import ExerciseSheet, Trace, exercise_sheet, explain
 from .gradcheck import GradcheckReport, ParamCheck, gradcheck
 from .io import ModelFileError, load, register_layer, save
@@ -22,6 +36,7 @@ from .losses import Loss, available_losses, get_loss
 from .metrics import accuracy, classification_report, confusion_matrix, precision_recall_f1
 from .model_selection import cross_validate, kfold_indices, train_test_split, train_val_test_split
 from .network import Network
+from .notebook import LivePlot
 from .optimizers import SGD, Adam, Optimizer, RMSProp, available_optimizers, get_optimizer
 from .preprocessing import MinMaxScaler, StandardScaler, one_hot, to_labels
 from .schedules import Constant, GrowAndSlash, Schedule, StepDecay, TimeDecay, get_schedule
@@ -33,6 +48,7 @@ __all__ = [
     "ActivationFunction",
     "Adam",
     "BatchNormalization",
+    "CSVLogger",
     "Callback",
     "Constant",
     "Dense",
@@ -47,20 +63,28 @@ __all__ = [
     "GrowAndSlash",
     "History",
     "Input",
+    "KerasCallback",
+    "LambdaCallback",
     "Layer",
     "LayerkitTypeError",
     "LayerkitValueError",
+    "LearningRateScheduler",
+    "LivePlot",
     "Loss",
     "MinMaxScaler",
+    "ModelCheckpoint",
     "ModelFileError",
     "Network",
     "Optimizer",
     "ParamCheck",
     "Patience",
     "RMSProp",
+    "ReduceLROnPlateau",
     "Schedule",
     "StandardScaler",
     "StepDecay",
+    "StoppingCriterion",
+    "TerminateOnNaN",
     "TimeDecay",
     "Trace",
     "ValidationWindow",

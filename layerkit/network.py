@@ -573,7 +573,7 @@ class Network:
             ``J = (1/m) sum_i w_i c_i + (lambda/2) sum W^2``: the data term is averaged
             over the batch and the penalty is not, so the weight gradient is
             ``delta a + lambda W`` whatever the batch size (seed 002, section 3.4.3).
-        early_stopping : int or EarlyStopping, optional
+        early_stopping : int or StoppingCriterion, optional
             An int ``s`` is seed 002's validation window (:class:`ValidationWindow`);
             :class:`Patience` is Keras's rule. Needs validation data. When training ends
             (early or after ``epochs``) the weights of the best validation epoch are
@@ -784,6 +784,136 @@ class Network:
 
     # ------------------------------------------------------------------ Keras conventions
     # (fit, count_params, notebook display)
+
+    def fit(
+        self,
+        x: Any,
+        y: Any,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: int | str = "auto",
+        callbacks: Sequence[Any] | None = None,
+        validation_split: float | None = None,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        class_weight: dict[int, float] | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        *,
+        optimizer: Any = None,
+        learning_rate: float | None = None,
+    ) -> Any:
+        """Keras's ``fit``: :meth:`train` with Keras's arguments and defaults.
+
+        Parameters
+        ----------
+        x, y : array_like
+            Inputs and targets, as for :meth:`train`.
+        batch_size : int, optional
+            Samples per step; ``None`` is 32, as in Keras (full-batch descent is
+            ``train(batch_size=None)``).
+        epochs : int, default 1
+            Index of the last epoch: training runs ``epochs - initial_epoch`` epochs.
+        verbose : {"auto", 0, 1, 2}, default "auto"
+            ``"auto"`` is 1 (a progress bar; ``tqdm.auto``, a widget in notebooks).
+        callbacks : list, optional
+            Keras-style callbacks (:class:`~layerkit.callbacks.KerasCallback`:
+            :class:`~layerkit.EarlyStopping`, :class:`~layerkit.ModelCheckpoint`, ...)
+            and layerkit's :class:`~layerkit.Callback`, in any mix.
+        validation_split : float, optional
+            Fraction of ``(x, y)`` held out for validation. Unlike Keras (which takes the
+            last rows), the split is random from the network's seed and stratified by class.
+        validation_data : tuple, optional
+            ``(x_val, y_val)``; overrides ``validation_split``, as in Keras. The form
+            ``(x_val, y_val, sample_weight_val)`` is accepted only with weights ``None``:
+            validation data are evaluated unweighted.
+        shuffle : bool, default True
+        class_weight : dict, optional
+        sample_weight : array_like of shape (n,), optional
+        initial_epoch : int, default 0
+            Epoch to start from, to continue an earlier run: the epochs trained are
+            numbered ``initial_epoch + 1 .. epochs`` in the history (Keras-style
+            callbacks see 0-based indices ``initial_epoch .. epochs - 1``, as in Keras).
+            Only the numbering changes; the weights and optimiser continue from where they
+            are, as they always do. The progress bar counts this call's epochs from 1.
+        optimizer : str or Optimizer, optional
+            Keras sets the optimiser with :meth:`compile`; here it may also be given
+            directly. Default: the network's current optimiser (from ``compile`` or an
+            earlier run), else SGD with rate 0.01.
+        learning_rate : float, optional
+            The optimiser's rate, as for :meth:`train`.
+
+        Returns
+        -------
+        History
+            Also ``self.history``; ``history.history`` is Keras's dict of lists.
+
+        Notes
+        -----
+        Options without a Keras counterpart (``schedule``, ``penalty``,
+        ``early_stopping``, ``checkpoint``, ...) are those of :meth:`train`.
+        """
+        from .keras_api import fit
+
+        return fit(
+            self,
+            x,
+            y,
+            batch_size,
+            epochs,
+            verbose,
+            callbacks,
+            validation_split,
+            validation_data,
+            shuffle,
+            class_weight,
+            sample_weight,
+            initial_epoch,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+        )
+
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: Any = None,
+        *,
+        learning_rate: float | None = None,
+    ) -> None:
+        """Keras's ``compile``: set the optimiser that :meth:`fit` and :meth:`train` use.
+
+        Parameters
+        ----------
+        optimizer : str or Optimizer, default "rmsprop"
+            A name (``"sgd"``, ``"rmsprop"``, ``"adam"``) or an instance; it becomes
+            ``self.optimizer`` with fresh state.
+        loss : str or Loss, optional
+            Accepted only when it names the network's own loss (or the same cost under
+            another name: ``"sparse_categorical_crossentropy"`` for categorical
+            cross-entropy): a layerkit network's loss is chosen when it is built, because
+            it must pair with the output layer.
+        metrics : list of str, optional
+            Only accuracy (``"accuracy"``, ``"acc"``, ...), which training logs for class
+            targets in any case.
+        learning_rate : float, optional
+            The optimiser's rate (Keras writes ``optimizer=Adam(learning_rate=...)``,
+            which works too).
+        """
+        from .keras_api import compile_model
+
+        compile_model(self, optimizer, loss, metrics, learning_rate=learning_rate)
+
+    def count_params(self) -> int:
+        """Keras's ``count_params``: every scalar of the model, trainable parameters,
+        frozen ones and state (running statistics) alike."""
+        return self.n_params + self.n_state
+
+    def _repr_html_(self) -> str:
+        """The :meth:`summary` table as HTML, for notebooks."""
+        from ._html import network_html
+
+        return network_html(self)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

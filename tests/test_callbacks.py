@@ -504,3 +504,536 @@ def test_callbacks_must_be_a_list_of_callbacks():
     with pytest.raises(TypeError, match=r"callbacks\[0\]"):
         net.train(X, y, callbacks=[object()], verbose=0)
     assert_state_unchanged(net, before)
+
+
+def test_a_callback_with_an_unknown_convention_is_refused():
+    class Odd(lk.Callback):
+        convention = "torch"
+
+    with pytest.raises(ValueError, match=r"callbacks\[0\]\.convention"):
+        _net().train(*_data(), callbacks=[Odd()], verbose=0)
+
+
+# ---------------------------------------------------------------------------- the name clash
+
+
+def test_early_stopping_is_the_keras_callback_and_criteria_share_stopping_criterion():
+    assert issubclass(lk.EarlyStopping, lk.KerasCallback)
+    assert issubclass(lk.ValidationWindow, lk.StoppingCriterion)
+    assert issubclass(lk.Patience, lk.StoppingCriterion)
+    assert not issubclass(lk.EarlyStopping, lk.StoppingCriterion)
+
+
+def test_the_early_stopping_callback_given_as_early_stopping_says_where_it_goes():
+    X, y = _data()
+    net = _net()
+    before = _state(net)
+    with pytest.raises(TypeError, match=r"callbacks=\[\.\.\.\]"):
+        net.train(X, y, X, y, early_stopping=lk.EarlyStopping(), verbose=0)
+    assert_state_unchanged(net, before)
+
+
+# ---------------------------------------------------------------------------- Keras's callbacks
+
+
+def _script_pairs(monkeypatch, costs, accuracies):
+    """Every validation evaluation returns the next scripted (cost, accuracy)."""
+    it = iter(list(zip(costs, accuracies, strict=True)))
+
+    def fake(net, data):
+        cost, acc = next(it)
+        return float(cost), float(acc)
+
+    monkeypatch.setattr(training.loop, "evaluate_data", fake)
+
+
+def _fit_scripted(monkeypatch, costs, callbacks, accuracies=None, **kw):
+    """``fit`` for ``len(costs)`` epochs, validation costs scripted; snapshots after each epoch."""
+    X, y = _data()
+    net = _net()
+    snaps = Snapshots()
+    if accuracies is None:
+        _script(monkeypatch, costs)
+    else:
+        _script_pairs(monkeypatch, costs, accuracies)
+    kw.setdefault("learning_rate", 0.5)
+    hist = net.fit(
+        X,
+        y,
+        batch_size=8,
+        epochs=len(costs),
+        validation_data=(X, y),
+        callbacks=[snaps, *callbacks],
+        verbose=0,
+        **kw,
+    )
+    return net, hist, snaps
+
+
+def keras_early_stopping_rule(
+    values, *, patience, min_delta=0.0, mode="min", baseline=None, start_from_epoch=0
+):
+    """Keras 3's ``EarlyStopping.on_epoch_end``, transcribed: ``(stopped index or None,
+    index of the weights restore_best_weights puts back or None)``; indices are 0-based."""
+    better = (lambda a, b: a < b) if mode == "min" else (lambda a, b: a > b)
+    delta = -abs(min_delta) if mode == "min" else abs(min_delta)
+    best = np.inf if mode == "min" else -np.inf
+    wait, best_weights_epoch = 0, None
+    for epoch, current in enumerate(values):
+        if epoch < start_from_epoch:
+            continue
+        if best_weights_epoch is None:
+            best_weights_epoch = epoch
+        wait += 1
+        if better(current - delta, best):
+            best, best_weights_epoch = current, epoch
+            if baseline is None or better(current - delta, baseline):
+                wait = 0
+            continue
+        if wait >= patience and epoch > 0:
+            return epoch, best_weights_epoch
+    return None, best_weights_epoch
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    costs=st.lists(st.integers(0, 9), min_size=1, max_size=10),
+    patience=st.integers(0, 3),
+    min_delta=st.sampled_from([0.0, 1.0, 2.0]),
+    baseline=st.sampled_from([None, 3.0, 6.0]),
+    start_from_epoch=st.integers(0, 3),
+)
+def test_keras_early_stopping_matches_keras_rule_and_restores_best_weights(
+    costs, patience, min_delta, baseline, start_from_epoch
+):
+    stop, best = keras_early_stopping_rule(
+        costs,
+        patience=patience,
+        min_delta=min_delta,
+        baseline=baseline,
+        start_from_epoch=start_from_epoch,
+    )
+    es = lk.EarlyStopping(
+        patience=patience,
+        min_delta=min_delta,
+        baseline=baseline,
+        start_from_epoch=start_from_epoch,
+        restore_best_weights=True,
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        net, hist, snaps = _fit_scripted(mp, costs, [es])
+    last = len(costs) if stop is None else stop + 1
+    assert hist.epochs == list(range(1, last + 1))
+    assert es.stopped_epoch == (stop or 0)
+    assert hist.stop_reason == ("epochs" if stop is None else "callback")
+    if best is None:  # every epoch was inside the warm-up: nothing to restore
+        assert _weights_equal(net.get_weights(), snaps.weights[last])
+    else:
+        assert es.best_epoch == best
+        assert _weights_equal(net.get_weights(), snaps.weights[best + 1])
+
+
+def test_keras_early_stopping_without_restore_keeps_the_last_weights(monkeypatch):
+    es = lk.EarlyStopping(patience=1)
+    net, hist, snaps = _fit_scripted(monkeypatch, [3, 1, 2, 4, 0], [es])
+    assert hist.epochs == [1, 2, 3]  # epoch index 2 (cost 2) is the first without progress
+    assert es.stopped_epoch == 2 and es.best_epoch == 1
+    assert _weights_equal(net.get_weights(), snaps.weights[3])
+
+
+def test_keras_early_stopping_start_from_epoch_ignores_the_warm_up(monkeypatch):
+    # rising costs during the warm-up (indices 0-2) would stop a patience-0 rule at once
+    es = lk.EarlyStopping(patience=0, start_from_epoch=3, restore_best_weights=True)
+    net, hist, snaps = _fit_scripted(monkeypatch, [1, 2, 3, 9, 8, 8.5, 7], [es])
+    assert hist.epochs == [1, 2, 3, 4, 5, 6]  # stops at index 5, the first non-improvement
+    assert es.best_epoch == 4
+    assert _weights_equal(net.get_weights(), snaps.weights[5])
+
+
+def test_keras_early_stopping_maximises_accuracy_in_auto_mode(monkeypatch):
+    es = lk.EarlyStopping(monitor="val_accuracy", patience=1, restore_best_weights=True)
+    costs = [5, 5, 5, 5, 5]
+    accs = [0.5, 0.7, 0.6, 0.65, 0.9]
+    net, hist, snaps = _fit_scripted(monkeypatch, costs, [es], accuracies=accs)
+    assert hist.epochs == [1, 2, 3]
+    assert es.best == 0.7
+    assert _weights_equal(net.get_weights(), snaps.weights[2])
+
+
+def test_monitor_accepts_layerkit_names_for_keras_ones(monkeypatch):
+    costs = [3, 1, 2, 4, 0]
+    a, b = lk.EarlyStopping(monitor="val_cost", patience=1), lk.EarlyStopping(patience=1)
+    _, h_a, _ = _fit_scripted(monkeypatch, costs, [a])
+    _, h_b, _ = _fit_scripted(monkeypatch, costs, [b])
+    assert a.monitor == "val_loss"
+    assert h_a.epochs == h_b.epochs == [1, 2, 3]
+
+
+def test_monitoring_a_missing_quantity_warns_once_and_never_stops():
+    X, y = _data()
+    es = lk.EarlyStopping(patience=0)  # val_loss, but no validation data
+    with pytest.warns(RuntimeWarning, match="val_loss") as record:
+        hist = _net().fit(X, y, epochs=4, callbacks=[es], verbose=0)
+    assert len([w for w in record if "val_loss" in str(w.message)]) == 1
+    assert hist.epochs == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: lk.EarlyStopping(monitor="val_f1"), "monitor"),
+        (lambda: lk.EarlyStopping(mode="up"), "mode"),
+        (lambda: lk.EarlyStopping(patience=-1), "patience"),
+        (lambda: lk.EarlyStopping(restore_best_weights=1), "restore_best_weights"),
+        (lambda: lk.ModelCheckpoint("m-{epochs}.npz"), "placeholder"),
+        (lambda: lk.ModelCheckpoint(3), "filepath"),
+        (lambda: lk.CSVLogger("log.csv", separator=", "), "separator"),
+        (lambda: lk.LearningRateScheduler(0.1), "schedule"),
+        (lambda: lk.ReduceLROnPlateau(factor=1.0), "factor"),
+        (lambda: lk.ReduceLROnPlateau(cooldown=-1), "cooldown"),
+        (lambda: lk.LambdaCallback(on_epoch_end=3), "on_epoch_end"),
+    ],
+)
+def test_keras_callbacks_refuse_bad_arguments_by_name(make, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        make()
+
+
+def test_model_checkpoint_names_files_by_epoch_and_val_loss_and_saves_the_model(
+    monkeypatch, tmp_path
+):
+    template = str(tmp_path / "m-{epoch:02d}-{val_loss:.2f}.npz")
+    cb = lk.ModelCheckpoint(template)
+    _, _, snaps = _fit_scripted(monkeypatch, [3, 1, 2, 0.5], [cb])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["m-01-3.00.npz", "m-02-1.00.npz", "m-03-2.00.npz", "m-04-0.50.npz"]
+    loaded = lk.load(tmp_path / "m-02-1.00.npz")
+    assert _weights_equal(loaded.get_weights(), snaps.weights[2])
+
+
+def test_model_checkpoint_save_best_only_saves_only_improvements(monkeypatch, tmp_path):
+    named = lk.ModelCheckpoint(str(tmp_path / "m-{epoch}.npz"), save_best_only=True)
+    fixed = lk.ModelCheckpoint(tmp_path / "best.npz", save_best_only=True)
+    _, _, snaps = _fit_scripted(monkeypatch, [3, 1, 2, 1, 0.5, 4], [named, fixed])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["best.npz", "m-1.npz", "m-2.npz", "m-5.npz"]  # a tie is no improvement
+    assert _weights_equal(lk.load(tmp_path / "best.npz").get_weights(), snaps.weights[5])
+    assert named.best == 0.5
+
+
+def test_model_checkpoint_on_accuracy_keeps_the_most_accurate_model(monkeypatch, tmp_path):
+    cb = lk.ModelCheckpoint(tmp_path / "best.npz", monitor="val_accuracy", save_best_only=True)
+    costs, accs = [1, 1, 1, 1], [0.6, 0.9, 0.8, 0.7]
+    _, _, snaps = _fit_scripted(monkeypatch, costs, [cb], accuracies=accs)
+    assert _weights_equal(lk.load(tmp_path / "best.npz").get_weights(), snaps.weights[2])
+
+
+def test_model_checkpoint_naming_a_missing_log_says_which(tmp_path):
+    X, y = _data()
+    cb = lk.ModelCheckpoint(str(tmp_path / "m-{val_loss:.2f}.npz"))
+    with pytest.raises(ValueError, match="val_loss"):
+        _net().fit(X, y, epochs=2, callbacks=[cb], verbose=0)
+
+
+def _read_csv(path, separator=","):
+    import csv
+
+    with open(path, newline="") as handle:
+        return list(csv.reader(handle, delimiter=separator))
+
+
+def test_csv_logger_writes_one_row_per_epoch_with_keras_names(tmp_path):
+    X, y = _data()
+    Xv, yv = _data(n=10, seed=1)
+    path = tmp_path / "log.csv"
+    hist = _net().fit(
+        X,
+        y,
+        epochs=3,
+        batch_size=8,
+        validation_data=(Xv, yv),
+        callbacks=[lk.CSVLogger(path)],
+        verbose=0,
+    )
+    rows = _read_csv(path)
+    assert rows[0] == ["epoch", "accuracy", "learning_rate", "loss", "val_accuracy", "val_loss"]
+    assert [r[0] for r in rows[1:]] == ["0", "1", "2"]
+    columns = {
+        "accuracy": hist.train_accuracy,
+        "learning_rate": hist.learning_rate,
+        "loss": hist.train_cost,
+        "val_accuracy": hist.val_accuracy,
+        "val_loss": hist.val_cost,
+    }
+    for i, row in enumerate(rows[1:]):
+        for name, value in zip(rows[0][1:], row[1:], strict=True):
+            assert float(value) == columns[name][i]  # written in full precision
+
+
+def test_csv_logger_appends_without_a_second_header_and_honours_the_separator(tmp_path):
+    X, y = _data()
+    path = tmp_path / "log.csv"
+    net = _net()
+    net.fit(X, y, epochs=2, callbacks=[lk.CSVLogger(path, separator=";")], verbose=0)
+    net.fit(
+        X,
+        y,
+        epochs=4,
+        initial_epoch=2,
+        verbose=0,
+        callbacks=[lk.CSVLogger(path, separator=";", append=True)],
+    )
+    rows = _read_csv(path, ";")
+    assert rows[0] == ["epoch", "accuracy", "learning_rate", "loss"]
+    assert [r[0] for r in rows[1:]] == ["0", "1", "2", "3"]
+    # without append the file starts again
+    net.fit(X, y, epochs=1, callbacks=[lk.CSVLogger(path, separator=";")], verbose=0)
+    assert len(_read_csv(path, ";")) == 2
+
+
+def _replay(rates, **kw):
+    """A fresh network trained one epoch per rate, each call given that rate."""
+    X, y = _data()
+    net = _net()
+    for rate in rates:
+        net.train(X, y, epochs=1, batch_size=8, learning_rate=rate, shuffle=False, verbose=0, **kw)
+    return net
+
+
+def test_learning_rate_scheduler_sets_the_rate_each_epoch_uses():
+    X, y = _data()
+    seen = []
+
+    def schedule(epoch, lr):
+        seen.append((epoch, lr))
+        return 0.4 * 0.5**epoch
+
+    net = _net()
+    hist = net.fit(
+        X,
+        y,
+        batch_size=8,
+        epochs=4,
+        shuffle=False,
+        learning_rate=0.4,
+        verbose=0,
+        callbacks=[lk.LearningRateScheduler(schedule)],
+    )
+    assert hist.learning_rate == [0.4, 0.2, 0.1, 0.05]
+    assert [e for e, _ in seen] == [0, 1, 2, 3]
+    assert [lr for _, lr in seen] == [0.4, 0.4, 0.2, 0.1]  # the rate in force before each epoch
+    # the optimiser really stepped with those rates: same weights as training epoch by epoch
+    assert _weights_equal(net.get_weights(), _replay([0.4, 0.2, 0.1, 0.05]).get_weights())
+
+
+def test_learning_rate_scheduler_takes_a_one_argument_schedule_and_initial_epoch():
+    X, y = _data()
+    hist = _net().fit(
+        X,
+        y,
+        epochs=5,
+        initial_epoch=3,
+        verbose=0,
+        callbacks=[lk.LearningRateScheduler(lambda epoch: 0.01 * (epoch + 1))],
+    )
+    assert hist.epochs == [4, 5]
+    assert hist.learning_rate == pytest.approx([0.04, 0.05], rel=1e-15)
+
+
+def test_learning_rate_scheduler_refuses_a_bad_rate_by_name():
+    X, y = _data()
+    with pytest.raises(ValueError, match="learning rate"):
+        _net().fit(X, y, epochs=2, verbose=0, callbacks=[lk.LearningRateScheduler(lambda e: -1.0)])
+
+
+def keras_plateau_rule(values, lr, *, factor, patience, min_delta, cooldown, min_lr):
+    """Keras 3's ``ReduceLROnPlateau`` (mode "min"), transcribed: the rate of each epoch."""
+    rates, best, wait, cool = [], np.inf, 0, 0
+    for current in values:
+        rates.append(lr)
+        if cool > 0:
+            cool -= 1
+            wait = 0
+        if current < best - min_delta:
+            best, wait = current, 0
+        elif not cool > 0:
+            wait += 1
+            if wait >= patience and lr > min_lr:
+                lr = max(lr * factor, min_lr)
+                cool, wait = cooldown, 0
+    return rates
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    costs=st.lists(st.integers(0, 9), min_size=1, max_size=12),
+    patience=st.integers(0, 3),
+    cooldown=st.integers(0, 2),
+    min_delta=st.sampled_from([0.0, 1.0]),
+    min_lr=st.sampled_from([0.0, 0.1]),
+)
+def test_reduce_lr_on_plateau_matches_keras_rule(costs, patience, cooldown, min_delta, min_lr):
+    cb = lk.ReduceLROnPlateau(
+        factor=0.5, patience=patience, cooldown=cooldown, min_delta=min_delta, min_lr=min_lr
+    )
+    expected = keras_plateau_rule(
+        costs,
+        0.8,
+        factor=0.5,
+        patience=patience,
+        min_delta=min_delta,
+        cooldown=cooldown,
+        min_lr=min_lr,
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        _, hist, _ = _fit_scripted(mp, costs, [cb], learning_rate=0.8)
+    assert hist.learning_rate == pytest.approx(expected, rel=1e-12)
+
+
+def test_reduce_lr_on_plateau_changes_the_rate_the_next_epoch_uses(monkeypatch):
+    cb = lk.ReduceLROnPlateau(factor=0.1, patience=1, min_delta=0.0)
+    X, y = _data()
+    _script(monkeypatch, [3, 2, 2, 1])
+    net = _net()
+    hist = net.fit(
+        X,
+        y,
+        batch_size=8,
+        epochs=4,
+        validation_data=(X, y),
+        shuffle=False,
+        learning_rate=0.5,
+        callbacks=[cb],
+        verbose=0,
+    )
+    # no progress at epoch index 2: reduced after it, used from the fourth epoch
+    assert hist.learning_rate == pytest.approx([0.5, 0.5, 0.5, 0.05], rel=1e-12)
+    assert _weights_equal(net.get_weights(), _replay(hist.learning_rate).get_weights())
+
+
+def test_a_schedule_continues_from_a_rate_reduced_on_plateau(monkeypatch):
+    cb = lk.ReduceLROnPlateau(factor=0.5, patience=1, min_delta=0.0)
+    X, y = _data()
+    _script(monkeypatch, [3, 3, 2, 1])
+    hist = _net().train(
+        X,
+        y,
+        X,
+        y,
+        epochs=4,
+        batch_size=8,
+        learning_rate=0.8,
+        schedule=lk.TimeDecay(1.0),
+        callbacks=[cb],
+        verbose=0,
+    )
+    # time decay: 0.8 / (1 + e); halved after epoch 2, the formula continues from there
+    assert hist.learning_rate == pytest.approx([0.8, 0.4, 0.5 * 0.8 / 3, 0.5 * 0.8 / 4])
+
+
+def test_terminate_on_nan_stops_on_a_non_finite_validation_loss(monkeypatch):
+    _, hist, _ = _fit_scripted(monkeypatch, [1, 2, float("nan"), 3, 4], [lk.TerminateOnNaN()])
+    assert hist.epochs == [1, 2, 3]
+    assert hist.stop_reason == "callback"
+
+
+def test_terminate_on_nan_stops_on_a_non_finite_batch_loss():
+    net = _net()
+    cb = lk.TerminateOnNaN()
+    cb.set_model(net)
+    cb.on_batch_end(0, {"loss": 1.0, "size": 8})
+    assert not net.stop_training
+    cb.on_batch_end(1, {"loss": float("inf"), "size": 8})
+    assert net.stop_training
+
+
+# ---------------------------------------------------------------------------- the Keras interface
+
+
+def test_lambda_callback_gets_keras_hooks_indices_and_names():
+    X, y = _data(n=24)
+    Xv, yv = _data(n=10, seed=1)
+    calls = []
+    cb = lk.LambdaCallback(
+        on_train_begin=lambda logs: calls.append(("begin", logs)),
+        on_epoch_begin=lambda epoch, logs: calls.append(("epoch_begin", epoch)),
+        on_batch_end=lambda batch, logs: calls.append(("batch", batch, dict(logs))),
+        on_epoch_end=lambda epoch, logs: calls.append(("epoch", epoch, dict(logs))),
+        on_train_end=lambda logs: calls.append(("end", dict(logs))),
+    )
+    hist = _net().fit(
+        X, y, batch_size=8, epochs=2, validation_data=(Xv, yv), callbacks=[cb], verbose=0
+    )
+    kinds = [c[0] for c in calls]
+    assert kinds == ["begin"] + (["epoch_begin"] + ["batch"] * 3 + ["epoch"]) * 2 + ["end"]
+    assert calls[0] == ("begin", None)
+    assert [c[1] for c in calls if c[0] == "epoch_begin"] == [0, 1]
+    ends = [c for c in calls if c[0] == "epoch"]
+    assert [c[1] for c in ends] == [0, 1]
+    for i, (_, _, logs) in enumerate(ends):
+        assert logs == {
+            "loss": hist.train_cost[i],
+            "accuracy": hist.train_accuracy[i],
+            "val_loss": hist.val_cost[i],
+            "val_accuracy": hist.val_accuracy[i],
+            "learning_rate": hist.learning_rate[i],
+        }
+    assert calls[-1][1] == ends[-1][2]  # on_train_end gets the last epoch's logs
+    # a batch's loss is the mean over the epoch's batches so far, as Keras reports it
+    batches = [c for c in calls if c[0] == "batch"]
+    assert batches[2][2]["loss"] == pytest.approx(hist.train_cost[0], rel=1e-12)
+    assert batches[5][2]["loss"] == pytest.approx(hist.train_cost[1], rel=1e-12)
+    assert [b[2]["size"] for b in batches] == [8, 8, 8] * 2
+
+
+class StopWithModel(lk.KerasCallback):
+    def __init__(self, at):
+        self.at = at
+        self.models = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.models.append(self.model)
+        logs["seen_by"] = "first"  # later Keras-style callbacks see it
+        if epoch == self.at:
+            self.model.stop_training = True
+
+
+def test_a_keras_callback_reaches_the_network_as_self_model_and_shares_logs():
+    X, y = _data()
+    net = _net()
+    first = StopWithModel(at=1)
+    seen_keras, seen_layerkit = [], []
+    later = lk.LambdaCallback(on_epoch_end=lambda e, logs: seen_keras.append(dict(logs)))
+
+    class Plain(lk.Callback):
+        def on_epoch_end(self, network, epoch, logs):
+            seen_layerkit.append(dict(logs))
+
+    hist = net.fit(X, y, epochs=5, callbacks=[first, Plain(), later], verbose=0)
+    assert hist.epochs == [1, 2] and hist.stop_reason == "callback"
+    assert all(m is net for m in first.models)
+    assert all(logs["seen_by"] == "first" for logs in seen_keras)
+    assert all("seen_by" not in logs and "cost" in logs for logs in seen_layerkit)
+
+
+def test_both_conventions_work_in_train_too_and_are_called_in_order():
+    X, y = _data()
+    order = []
+
+    class Plain(lk.Callback):
+        def on_epoch_begin(self, network, epoch):
+            order.append(("layerkit begin", epoch))
+
+        def on_epoch_end(self, network, epoch, logs):
+            order.append(("layerkit", epoch))
+
+    keras = lk.LambdaCallback(on_epoch_end=lambda epoch, logs: order.append(("keras", epoch)))
+    _net().train(X, y, epochs=2, callbacks=[keras, Plain()], verbose=0)
+    assert order == [
+        ("layerkit begin", 1),
+        ("keras", 0),
+        ("layerkit", 1),
+        ("layerkit begin", 2),
+        ("keras", 1),
+        ("layerkit", 2),
+    ]

@@ -8,14 +8,13 @@ refused call leaves the network, its optimiser and its history exactly as they w
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .._validation import LayerkitTypeError, LayerkitValueError, check_positive_int, check_real
-from ..callbacks import Callback, EarlyStopping, ValidationWindow
+from ..callbacks import Callback, StoppingCriterion, ValidationWindow, check_callbacks
 from ..optimizers import Optimizer, get_optimizer
 from ..schedules import Schedule, get_schedule
 from .data import check_fraction
@@ -33,7 +32,7 @@ class TrainConfig:
     optimizer: Optimizer
     schedule: Schedule
     penalty: float | None
-    stopper: EarlyStopping | None
+    stopper: StoppingCriterion | None
     validation_split: float | None
     shuffle: bool | str
     verbose: int
@@ -84,7 +83,7 @@ def configure(
         raise LayerkitValueError(
             f"on_divergence must be 'raise', 'warn' or 'stop'; received {on_divergence!r}"
         )
-    callbacks = _check_callbacks(callbacks)
+    callbacks = check_callbacks(callbacks)
     stopper = _check_early_stopping(early_stopping)
     checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
     for name, value in (("checkpoint", checkpoint), ("resume", resume)):
@@ -118,33 +117,15 @@ def configure(
     )
 
 
-def _check_callbacks(callbacks: Any) -> list[Callback]:
-    if callbacks is None:
-        return []
-    if isinstance(callbacks, Callback) or not isinstance(callbacks, Sequence):
-        raise LayerkitTypeError(
-            f"callbacks must be a list of Callback objects; received {type(callbacks).__name__}"
-        )
-    for i, cb in enumerate(callbacks):
-        if not all(
-            hasattr(cb, h)
-            for h in ("on_train_begin", "on_epoch_end", "on_batch_end", "on_train_end")
-        ):
-            raise LayerkitTypeError(
-                f"callbacks[{i}] must be a layerkit.Callback (or have its four methods); "
-                f"received {cb!r}"
-            )
-    return list(callbacks)
-
-
-def _check_early_stopping(early_stopping: Any) -> EarlyStopping | None:
+def _check_early_stopping(early_stopping: Any) -> StoppingCriterion | None:
     if early_stopping is None or early_stopping is False:
         return None
-    if isinstance(early_stopping, EarlyStopping):
+    if isinstance(early_stopping, StoppingCriterion):
         return early_stopping
     if isinstance(early_stopping, bool) or not isinstance(early_stopping, int | np.integer):
         raise LayerkitTypeError(
-            "early_stopping must be a window size s (int), an EarlyStopping instance or None; "
+            "early_stopping must be a window size s (int), a StoppingCriterion (ValidationWindow, "
+            "Patience) or None (the EarlyStopping callback goes in callbacks=[...]); "
             f"received {early_stopping!r}"
         )
     return ValidationWindow(int(early_stopping))

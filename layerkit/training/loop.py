@@ -126,6 +126,8 @@ class Loop:
         net, hist = self.net, self.history
         began = time.perf_counter()
         self._set_learning_rate(epoch)
+        if self.callbacks:
+            self.callbacks.on_epoch_begin(epoch)  # a rate set here applies to this epoch
         # the last two epoch starts: a first batch of non-finite cost condemns the weights
         # it started from, and the start before them (whose first batch was finite) is the
         # last state known good
