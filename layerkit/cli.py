@@ -107,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     experiments.add_argument("--seed", type=int, default=0)
     experiments.set_defaults(run=_experiments)
+    from .export import _cli as export_cli
+
+    export_cli.add_parser(sub)
     return parser
 
 
