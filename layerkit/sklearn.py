@@ -186,6 +186,9 @@ class _LayerkitEstimator(BaseEstimator):
         incremental: bool,
         classes: Any = None,
     ) -> Any:
+        # X is made C-ordered once here: Network.train gathers each batch's rows with
+        # ndarray.take, which copies a whole non-contiguous array (a column slice, a
+        # Fortran-ordered frame) for every batch.
         fitted = hasattr(self, "network_")
         reset = not fitted if incremental else not (self.warm_start and fitted)
         X, y = validate_data(
@@ -194,6 +197,7 @@ class _LayerkitEstimator(BaseEstimator):
             y,
             reset=reset,
             dtype=(np.float64, np.float32),
+            order="C",  # see _fit: the training loop gathers rows of C-ordered arrays
             multi_output=True,
             y_numeric=not isinstance(self, ClassifierMixin),
         )

@@ -369,3 +369,13 @@ def test_one_class_is_refused():
 def test_import_layerkit_does_not_import_sklearn():
     code = "import sys, layerkit; sys.exit('sklearn' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_comparison_benchmark_quick_run_prints_both_libraries(capsys):
+    pytest.importorskip("threadpoolctl")
+    from benchmarks import sklearn_compare
+
+    assert sklearn_compare.main(["--quick", "--no-write", "--repeats", "1"]) == 0
+    table = capsys.readouterr().out
+    for name in ("MLPClassifier", "LayerkitClassifier", "MLPRegressor", "LayerkitRegressor"):
+        assert f"| {name} |" in table
