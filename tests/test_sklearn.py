@@ -379,3 +379,7 @@ def test_comparison_benchmark_quick_run_prints_both_libraries(capsys):
     table = capsys.readouterr().out
     for name in ("MLPClassifier", "LayerkitClassifier", "MLPRegressor", "LayerkitRegressor"):
         assert f"| {name} |" in table
+
+
+def test_layerkit_sklearn_is_reachable_as_an_attribute_of_layerkit():
+    assert lk.sklearn.LayerkitClassifier is LayerkitClassifier

@@ -201,3 +201,7 @@ def test_missing_onnx_names_the_extra(monkeypatch):
 def test_import_layerkit_does_not_import_onnx():
     code = "import sys, layerkit, layerkit.export; sys.exit('onnx' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_layerkit_export_is_reachable_as_an_attribute_of_layerkit():
+    assert lk.export.to_onnx is to_onnx
