@@ -306,9 +306,11 @@ class _LayerkitEstimator(BaseEstimator):
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict[str, Any]:
-        # The network travels as the bytes of its .npz file: layer workspaces are not
-        # pickled, so an unpickled network (even from a read-only memory map, as joblib
-        # and scikit-learn's checks do) gets fresh, writable buffers and parameters.
+        # The network travels as the bytes of its .npz file, so an unpickled network (even
+        # from a read-only memory map, as joblib and scikit-learn's checks do) gets fresh,
+        # writable buffers. Pickling the Network itself is not enough yet: layers drop their
+        # workspaces, but the row buffers of softmax and cross-entropy (layerkit._rows)
+        # come back read-only and predict fails.
         state = dict(super().__getstate__())  # a copy: it may be self.__dict__ itself
         net = state.get("network_")
         if isinstance(net, Network):

@@ -26,6 +26,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (>= {MIN_OPSET})"
     )
+    parser.add_argument(
+        "--probabilities",
+        action="store_true",
+        help="compute predict_proba: add the softmax/sigmoid of a from_logits loss",
+    )
     parser.set_defaults(run=run)
 
 
@@ -41,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"layerkit export: error: {exc}", file=sys.stderr)
         return 2
     net = load(args.model)
-    model = to_onnx(net, args.output, opset=args.opset)
+    model = to_onnx(net, args.output, opset=args.opset, probabilities=args.probabilities)
     print(
         f"wrote {args.output}: {len(model.graph.node)} ONNX nodes, opset {args.opset}, "
         f"{net.dtype}, input (batch, {', '.join(map(str, net.input_shape))}) -> output "

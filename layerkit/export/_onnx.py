@@ -21,7 +21,8 @@ tsin                      refused: it solves an implicit equation per element, w
 ========================  ==================================================================
 
 The loss is not part of the model: the graph computes the network's output (probabilities
-for a softmax or sigmoid output). Layers or activations not in this table are refused with
+for a softmax or sigmoid output, the logits for a loss with ``from_logits=True`` unless
+``probabilities=True`` asks for ``predict_proba``). Layers or activations not in this table are refused with
 an error naming them, before anything is written.
 """
 
@@ -56,6 +57,7 @@ def to_onnx(
     opset: int = DEFAULT_OPSET,
     input_name: str = "input",
     output_name: str = "output",
+    probabilities: bool = False,
 ) -> Any:
     """Convert ``net`` to an ONNX model computing :meth:`Network.predict`, and save it.
 
@@ -72,6 +74,10 @@ def to_onnx(
     input_name, output_name : str
         Names of the graph's input ``(batch, *input_shape)`` and output
         ``(batch, *output_shape)``; the batch size is free.
+    probabilities : bool, default False
+        Compute :meth:`Network.predict_proba` instead of ``predict``: for a loss with
+        ``from_logits=True`` the model then ends with the ``Softmax`` (or ``Sigmoid``) that
+        the loss applies internally; for any other loss nothing changes.
 
     Returns
     -------
@@ -119,10 +125,18 @@ def to_onnx(
             raise LayerkitTypeError(f"{argument} must be a non-empty str; received {name!r}")
     if input_name == output_name:
         raise LayerkitValueError(f"input_name and output_name must differ; both are {input_name!r}")
+    if not isinstance(probabilities, bool):
+        raise LayerkitTypeError(f"probabilities must be True or False; received {probabilities!r}")
     graph = _Graph(onnx, net.dtype, int(opset))
     x = input_name
     for layer in net.layers:
         x = _converter(layer)(graph, layer, x)
+    if probabilities and net.loss_fn.from_logits:
+        # as Network.predict_proba: sigmoid for one unit or a binary loss, else softmax
+        if net.output_shape[0] == 1 or net.loss_fn.fused_activation == "sigmoid":
+            x = graph.node("Sigmoid", [x])
+        else:
+            x = graph.node("Softmax", [x], axis=-1)
     if x == input_name or not graph.nodes:
         x = graph.node("Identity", [x])  # the output must be a node's output
     graph.rename_output(x, output_name)

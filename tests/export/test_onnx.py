@@ -14,6 +14,7 @@ ort = pytest.importorskip("onnxruntime")
 
 import layerkit as lk  # noqa: E402
 from layerkit.export import DEFAULT_OPSET, MIN_OPSET, exportable_layers, to_onnx  # noqa: E402
+from layerkit.losses import BinaryCrossentropy, CategoricalCrossentropy  # noqa: E402
 
 TOLERANCE = 1e-5
 DTYPES = ["float32", "float64"]
@@ -46,6 +47,18 @@ PAIRINGS = {
     "identity+sum_of_squares": (lambda: lk.Dense(2), "sum_of_squares"),
     "sigmoid+mse": (lambda: lk.Dense(3, "sigmoid"), "mse"),
     "tanh+sum_of_squares": (lambda: lk.Dense(3, "tanh"), "sum_of_squares"),
+    "softmax+sparse_categorical_crossentropy": (
+        lambda: lk.Dense(4, "softmax"),
+        "sparse_categorical_crossentropy",
+    ),
+    "linear+categorical_crossentropy(from_logits)": (
+        lambda: lk.Dense(4),
+        lambda: CategoricalCrossentropy(from_logits=True),
+    ),
+    "linear+binary_crossentropy(from_logits)": (
+        lambda: lk.Dense(1),
+        lambda: BinaryCrossentropy(from_logits=True),
+    ),
     "Activation(softmax)+categorical_crossentropy": (
         lambda: lk.Activation("softmax"),
         "categorical_crossentropy",
@@ -55,13 +68,14 @@ PAIRINGS = {
 
 def _trained(layers, loss, dtype, seed=0):
     """A network trained a little, so that its weights are not just the initial ones."""
+    loss = loss() if callable(loss) else loss  # a loss object belongs to one network
     net = lk.Network([lk.Input(5), *layers], loss, seed=seed, dtype=dtype)
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(64, 5))
     k = net.output_shape[0]
-    if net.loss_fn.name == "categorical_crossentropy":
+    if net.loss_fn.fused_activation == "softmax":
         y = rng.integers(0, k, size=64)
-    elif net.loss_fn.name == "binary_crossentropy":
+    elif net.loss_fn.fused_activation == "sigmoid":
         y = rng.integers(0, 2, size=(64, k)).astype(float)
     else:  # targets inside every output's range (sigmoid, tanh or linear)
         y = rng.uniform(0.1, 0.9, size=(64, k))
@@ -69,12 +83,12 @@ def _trained(layers, loss, dtype, seed=0):
     return net
 
 
-def _largest_difference(net, opset=DEFAULT_OPSET, path=None, n=200, scale=3.0):
-    model = to_onnx(net, path, opset=opset)
+def _largest_difference(net, opset=DEFAULT_OPSET, path=None, n=200, scale=3.0, proba=False):
+    model = to_onnx(net, path, opset=opset, probabilities=proba)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     X = np.random.default_rng(1).normal(scale=scale, size=(n, *net.input_shape)).astype(net.dtype)
     (out,) = session.run(None, {"input": X})
-    expected = net.predict(X)
+    expected = net.predict_proba(X) if proba else net.predict(X)
     assert out.dtype == expected.dtype and out.shape == expected.shape
     return float(np.max(np.abs(out - expected)))
 
@@ -95,6 +109,25 @@ def test_every_output_and_loss_pairing_matches_predict(pairing, dtype):
         hidden.append(lk.Dense(4))
     net = _trained([lk.Dense(8, "elu"), lk.Dropout(0.2), *hidden, output()], loss, dtype)
     assert _largest_difference(net) <= TOLERANCE
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("pairing", sorted(PAIRINGS))
+def test_probabilities_option_matches_predict_proba(pairing, dtype):
+    output, loss = PAIRINGS[pairing]
+    net = _trained([lk.Dense(8, "tanh"), output()], loss, dtype)
+    assert _largest_difference(net, proba=True) <= TOLERANCE
+
+
+def test_probabilities_option_adds_the_loss_activation_only_for_logits():
+    logits = lk.Network([lk.Input(3), lk.Dense(4)], CategoricalCrossentropy(from_logits=True))
+    ops = [node.op_type for node in to_onnx(logits, probabilities=True).graph.node]
+    assert ops == ["Gemm", "Softmax"]
+    binary = lk.Network([lk.Input(3), lk.Dense(1)], BinaryCrossentropy(from_logits=True))
+    assert [n.op_type for n in to_onnx(binary, probabilities=True).graph.node][-1] == "Sigmoid"
+    assert [n.op_type for n in to_onnx(logits).graph.node] == ["Gemm"]
+    probs = lk.Network([lk.Input(3), lk.Dense(4, "softmax")])
+    assert [n.op_type for n in to_onnx(probs, probabilities=True).graph.node] == ["Gemm", "Softmax"]
 
 
 @pytest.mark.parametrize("opset", OPSETS)
