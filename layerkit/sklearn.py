@@ -92,8 +92,6 @@ def expected_failed_checks(estimator: Any) -> dict[str, str]:
 class _LayerkitEstimator(BaseEstimator):
     """Shared parameters, network building, training and pickling."""
 
-    _default_loss = "mse"
-
     def __init__(
         self,
         hidden_layer_sizes: Sequence[int] = (100,),
@@ -136,7 +134,10 @@ class _LayerkitEstimator(BaseEstimator):
         self.callbacks = callbacks
 
     # ------------------------------------------------------------------ hooks
-    def _encode_targets(self, y: Any, *, first: bool, classes: Any = None) -> np.ndarray:
+    def _encode_targets(
+        self, y: Any, *, first: bool, classes: Any = None, argument: str = "y"
+    ) -> np.ndarray:
+        """Targets as ``Network.train`` takes them; ``first`` records their layout."""
         raise NotImplementedError
 
     def _output_layer(self) -> tuple[Layer, str]:
@@ -440,6 +441,8 @@ class LayerkitClassifier(ClassifierMixin, _LayerkitEstimator):
         callbacks: Sequence[Any] | None = None,
         class_weight: dict[Any, float] | str | None = None,
     ) -> None:
+        # scikit-learn reads an estimator's parameters from its own __init__ signature, so
+        # the shared ones are repeated here to add class_weight
         super().__init__(
             hidden_layer_sizes,
             activation,
