@@ -4,6 +4,8 @@
 >>> net = lk.Network([lk.Input(64), lk.Dense(32, "relu"), lk.Dense(10, "softmax")], seed=0)
 """
 
+from typing import Any
+
 from . import datasets, metrics, model_selection, preprocessing, testing
 from ._validation import LayerkitTypeError, LayerkitValueError
 from ._version import __version__
@@ -119,3 +121,13 @@ __all__ = [
     "train_test_split",
     "train_val_test_split",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # layerkit.sklearn and layerkit.export need optional extras: imported on first use, so
+    # that `import layerkit` never imports scikit-learn or onnx.
+    if name in ("sklearn", "export"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'layerkit' has no attribute {name!r}")

@@ -51,6 +51,7 @@ __all__ = ["SUBCOMMANDS", "HelpFormatter", "main"]
 #: built-in ones. One line per module; see the module docstring for the protocol.
 SUBCOMMANDS: tuple[str, ...] = (
     "layerkit.explain._cli",
+    "layerkit.export._cli",
 )
 
 _DATASETS = ("digits", "fashion-mnist", "mnist", "kmnist", "moons", "four-groups", "spirals")

@@ -1,0 +1,59 @@
+"""``layerkit export model.npz model.onnx``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+ort = pytest.importorskip("onnxruntime")
+
+import layerkit as lk  # noqa: E402
+from layerkit.cli import main  # noqa: E402
+
+
+def test_export_writes_a_model_that_runs_like_predict(tmp_path, capsys):
+    net = lk.Network([lk.Input(4), lk.Dense(5, "elu"), lk.Dense(3, "softmax")], seed=0)
+    lk.save(net, tmp_path / "model.npz")
+    status = main(["export", str(tmp_path / "model.npz"), str(tmp_path / "model.onnx")])
+    assert status == 0
+    assert "opset 17" in capsys.readouterr().out
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    X = np.random.default_rng(0).normal(size=(10, 4)).astype(np.float32)
+    np.testing.assert_allclose(session.run(None, {"input": X})[0], net.predict(X), atol=1e-6)
+
+
+def test_export_takes_an_opset(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    net = lk.Network([lk.Input(2), lk.Dense(2)], "mse", seed=0)
+    lk.save(net, tmp_path / "m.npz")
+    assert main(["export", str(tmp_path / "m.npz"), str(tmp_path / "m.onnx"), "--opset", "13"]) == 0
+    assert onnx.load(str(tmp_path / "m.onnx")).opset_import[0].version == 13
+
+
+def test_export_of_a_tsin_model_fails_with_a_one_line_error(tmp_path, capsys):
+    net = lk.Network([lk.Input(2), lk.Dense(2, "tsin"), lk.Dense(2, "softmax")], seed=0)
+    lk.save(net, tmp_path / "m.npz")
+    assert main(["export", str(tmp_path / "m.npz"), str(tmp_path / "m.onnx")]) == 2
+    assert "tsin" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_export_of_a_missing_file_fails_with_status_2(tmp_path, capsys):
+    assert main(["export", str(tmp_path / "none.npz"), str(tmp_path / "m.onnx")]) == 2
+    assert "none.npz" in capsys.readouterr().err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="lk.load drops a built-in loss's from_logits=True (io._rebuild passes no "
+    "loss_config to get_loss), so the saved logits model does not load",
+)
+def test_export_probabilities_ends_a_logits_model_with_softmax(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from layerkit.losses import CategoricalCrossentropy
+
+    net = lk.Network([lk.Input(2), lk.Dense(3)], CategoricalCrossentropy(from_logits=True))
+    lk.save(net, tmp_path / "m.npz")
+    out = str(tmp_path / "m.onnx")
+    assert main(["export", str(tmp_path / "m.npz"), out, "--probabilities"]) == 0
+    assert onnx.load(out).graph.node[-1].op_type == "Softmax"
