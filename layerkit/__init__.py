@@ -24,6 +24,10 @@ from .network import Network
 from .optimizers import SGD, Adam, Optimizer, RMSProp, available_optimizers, get_optimizer
 from .preprocessing import MinMaxScaler, StandardScaler, one_hot, to_labels
 from .schedules import Constant, GrowAndSlash, Schedule, StepDecay, TimeDecay, get_schedule
+
+# After this line ``layerkit.sweep`` is the function; the package's other names are
+# imported from ``layerkit.sweep`` as usual. It loads no joblib or dask.
+from .sweep import SweepResult, sweep
 from .training import DivergenceError, DivergenceWarning, Evaluation
 
 __all__ = [
@@ -57,6 +61,7 @@ __all__ = [
     "Schedule",
     "StandardScaler",
     "StepDecay",
+    "SweepResult",
     "TimeDecay",
     "ValidationWindow",
     "__version__",
@@ -83,6 +88,7 @@ __all__ = [
     "register_activation",
     "register_layer",
     "save",
+    "sweep",
     "to_labels",
     "train_test_split",
     "train_val_test_split",
