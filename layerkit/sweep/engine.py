@@ -117,7 +117,7 @@ def _folds(
     return tuple(folds)
 
 
-def _check_n_jobs(n_jobs: Any) -> int:
+def check_n_jobs(n_jobs: Any) -> int:
     from .backends import available_cores
 
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
@@ -129,7 +129,7 @@ def _check_n_jobs(n_jobs: Any) -> int:
     return int(n_jobs)
 
 
-def _check_threads(threads: Any) -> int | None:
+def check_threads(threads: Any) -> int | None:
     if threads is None:
         return None
     if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
@@ -346,8 +346,8 @@ def sweep(
     from ..model_selection import _as_indexable, _check_same_length
 
     backend = check_backend(backend, client)
-    n_jobs = _check_n_jobs(n_jobs)
-    threads = _check_threads(threads_per_worker)
+    n_jobs = check_n_jobs(n_jobs)
+    threads = check_threads(threads_per_worker)
     if isinstance(split_seed, bool) or not isinstance(split_seed, numbers.Integral):
         raise LayerkitTypeError(f"split_seed must be an int; received {split_seed!r}")
     cells = expand_grid(grid)
