@@ -153,7 +153,7 @@ def run_dask(tasks: Sequence[Task], job: Job, threads: int | None, client: Any) 
             client.submit(run_task, task, shared, limit, key=key, pure=False)
             for key, task in by_key.items()
         ]
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             task = by_key[future.key]
             try:
                 record = future.result()
