@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .preprocessing import one_hot
+from .sweep import _cli as _sweep_cli
 
 __all__ = ["main"]
 
@@ -106,7 +107,10 @@ def _parser() -> argparse.ArgumentParser:
         "--out", default=None, help="output folder (default runs/experiments/<name>)"
     )
     experiments.add_argument("--seed", type=int, default=0)
+    experiments.add_argument("--jobs", type=int, default=None, help="lr-batch-grid: processes")
+    experiments.add_argument("--scheduler", default=None, help="lr-batch-grid: Dask scheduler")
     experiments.set_defaults(run=_experiments)
+    _sweep_cli.add_parser(sub)
     return parser
 
 
@@ -267,7 +271,14 @@ def _experiments(args: argparse.Namespace) -> int:
             print(f"{name:<16} {exp.title} ({exp.source})")
         return 0
     out = Path(args.out or f"runs/experiments/{args.name}")
-    report = experiments.run(args.name, out, quick=args.quick, seed=args.seed)
+    if args.name == "lr-batch-grid":  # the one experiment that runs on the sweep engine
+        from .experiments import lr_batch_grid
+
+        report = lr_batch_grid.run(out, args.quick, args.seed, args.jobs, args.scheduler)
+    elif args.jobs is not None or args.scheduler is not None:
+        raise ValueError("--jobs and --scheduler apply to lr-batch-grid only")
+    else:
+        report = experiments.run(args.name, out, quick=args.quick, seed=args.seed)
     print(f"report written to {report}")
     return 0
 
