@@ -114,7 +114,10 @@ def _dask_client(client: Any) -> tuple[Any, bool]:
 
 def _threads_per_worker(client: Any) -> dict[str, int]:
     """BLAS threads for each worker: its host's cores shared by the host's task slots."""
-    workers = client.scheduler_info(n_workers=-1)["workers"]
+    try:
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+    except TypeError:  # distributed before 2025.1 lists every worker by default
+        workers = client.scheduler_info()["workers"]
     cores = client.run(available_cores)
     slots: dict[str, int] = {}
     for info in workers.values():
