@@ -8,6 +8,7 @@ a sweep runs on them, so ``import layerkit`` never loads them.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import shutil
 import tempfile
@@ -57,25 +58,37 @@ def check_picklable(obj: Any, argument: str) -> None:
         ) from exc
 
 
+def _mapped_file(array: np.ndarray) -> ArrayFile | None:
+    """The file behind a whole, C-ordered ``numpy.memmap`` (not a view of one), or None."""
+    if not (isinstance(array, np.memmap) and isinstance(array.base, mmap.mmap)):
+        return None
+    if not array.flags.c_contiguous or not array.filename:
+        return None
+    return ArrayFile(str(array.filename), array.dtype.str, tuple(array.shape), int(array.offset))
+
+
 @contextlib.contextmanager
 def _shared_arrays(job: Job) -> Iterator[Job]:
-    """The job with its large arrays written once to ``.npy`` files the workers map."""
+    """The job with its large arrays as files the workers map: a memmap's own file, or a
+    ``.npy`` written once to a temporary folder."""
     big = {
         name: getattr(job, name)
         for name in ("X", "y", "X_val", "y_val")
         if isinstance(getattr(job, name), np.ndarray) and getattr(job, name).nbytes > _SHARE_BYTES
     }
-    if not big:
-        yield job
+    files = {name: _mapped_file(array) for name, array in big.items()}
+    files = {name: f for name, f in files.items() if f is not None}
+    to_write = {name: array for name, array in big.items() if name not in files}
+    if not to_write:
+        yield replace(job, **files)
         return
-    total = sum(a.nbytes for a in big.values())
+    total = sum(a.nbytes for a in to_write.values())
     # RAM-backed when it has room (as joblib does), else the ordinary temporary folder.
     shm = "/dev/shm"
     use_shm = os.path.isdir(shm) and shutil.disk_usage(shm).free > 2 * total
     folder = tempfile.mkdtemp(prefix="layerkit-sweep-", dir=shm if use_shm else None)
     try:
-        files = {}
-        for name, array in big.items():
+        for name, array in to_write.items():
             path = os.path.join(folder, f"{name}.npy")
             np.save(path, np.ascontiguousarray(array))
             files[name] = ArrayFile(path)

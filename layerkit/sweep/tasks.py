@@ -164,25 +164,36 @@ def make_tasks(
 
 @dataclass(frozen=True)
 class ArrayFile:
-    """A large array written once to a ``.npy`` file that every local worker maps.
+    """A large array in a file that every local worker maps instead of receiving a copy.
 
     Sending the array itself with every task would pickle (and joblib would hash) it
-    each time; a path costs nothing and the operating system shares the pages.
+    each time; a path costs nothing and the operating system shares the pages. Either a
+    ``.npy`` file (``dtype`` None) or the raw file behind a caller's ``numpy.memmap``.
     """
 
     path: str
+    dtype: str | None = None
+    shape: tuple[int, ...] | None = None
+    offset: int = 0
 
     def open(self) -> np.ndarray:
         """The array, memory-mapped read-only (cached per process)."""
-        array = _OPENED.get(self.path)
+        array = _OPENED.get(self)
         if array is None:
-            # Keep only the current sweep's arrays: a worker outlives a sweep.
-            _OPENED.clear()
-            array = _OPENED[self.path] = np.load(self.path, mmap_mode="r")
+            # A worker outlives a sweep: keep only the latest few (X, y, X_val, y_val).
+            while len(_OPENED) >= 4:
+                _OPENED.pop(next(iter(_OPENED)))
+            if self.dtype is None:
+                array = np.load(self.path, mmap_mode="r")
+            else:
+                array = np.memmap(
+                    self.path, dtype=self.dtype, mode="r", offset=self.offset, shape=self.shape
+                )
+            _OPENED[self] = array
         return array
 
 
-_OPENED: dict[str, np.ndarray] = {}
+_OPENED: dict[ArrayFile, np.ndarray] = {}
 
 
 def _resolve(array: Any) -> Any:

@@ -334,3 +334,16 @@ def test_importing_layerkit_loads_neither_joblib_nor_dask_nor_threadpoolctl():
         check=True,
     ).stdout.strip()
     assert out == "[]"
+
+
+def test_a_memmapped_training_set_is_mapped_by_the_workers_with_the_same_results(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(5000, 64)).astype(np.float32)  # 1.3 MB
+    np.save(tmp_path / "X.npy", X)
+    X_map = np.load(tmp_path / "X.npy", mmap_mode="r")
+    y = (X[:, 1] > 0).astype(np.int64)
+    kw = dict(epochs=1, progress=False, threads_per_worker=1, batch_size=256)
+    build_wide = functools.partial(_wide, 64)
+    in_memory = lk.sweep(build_wide, {"learning_rate": [0.1, 0.2]}, X, y, **kw)
+    mapped = lk.sweep(build_wide, {"learning_rate": [0.1, 0.2]}, X_map, y, n_jobs=2, **kw)
+    assert [r["score"] for r in mapped.records] == [r["score"] for r in in_memory.records]
