@@ -9,6 +9,7 @@ runs only the tasks it lacks.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -48,6 +49,15 @@ def _describe(value: Any) -> Any:
         return value.item()
     if hasattr(value, "get_config"):
         return [type(value).__qualname__, _describe(value.get_config())]
+    if isinstance(value, functools.partial):
+        return ["partial", _describe(value.func), _describe(value.args), _describe(value.keywords)]
+    if inspect.isfunction(value):
+        # The name and the compiled body: an edited recipe is a new sweep, two lambdas
+        # of one module are two recipes. (Reformatting alone changes neither.)
+        code = value.__code__
+        constants = [c for c in code.co_consts if isinstance(c, str | int | float | bool)]
+        body = hashlib.sha1(code.co_code + repr(constants).encode()).hexdigest()[:12]
+        return [f"{value.__module__}.{value.__qualname__}", body, _describe(value.__defaults__)]
     if callable(value) and hasattr(value, "__qualname__"):
         return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
     if hasattr(value, "__dict__"):

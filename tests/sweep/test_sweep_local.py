@@ -347,3 +347,16 @@ def test_a_memmapped_training_set_is_mapped_by_the_workers_with_the_same_results
     in_memory = lk.sweep(build_wide, {"learning_rate": [0.1, 0.2]}, X, y, **kw)
     mapped = lk.sweep(build_wide, {"learning_rate": [0.1, 0.2]}, X_map, y, n_jobs=2, **kw)
     assert [r["score"] for r in mapped.records] == [r["score"] for r in in_memory.records]
+
+
+def test_recipes_that_differ_only_in_their_partial_arguments_are_different_tasks(tmp_path):
+    X, y = make_moons(60, seed=0)
+    store = tmp_path / "s.jsonl"
+    narrow = lk.sweep(
+        functools.partial(build, 2), {"learning_rate": [0.1]}, X, y, store=store, progress=False
+    )
+    wide = lk.sweep(
+        functools.partial(build, 8), {"learning_rate": [0.1]}, X, y, store=store, progress=False
+    )
+    assert narrow.records[0]["key"] != wide.records[0]["key"]
+    assert len(store.read_text().splitlines()) == 2
