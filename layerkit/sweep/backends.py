@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import LayerkitTypeError, LayerkitValueError
-from .tasks import ArrayFile, Job, Task, run_task
+from .tasks import ArrayFile, Job, Task, failed, new_record, run_task
 
 __all__ = ["available_cores", "run_dask", "run_loky", "run_serial"]
 
@@ -189,19 +189,4 @@ def run_dask(tasks: Sequence[Task], job: Job, threads: int | None, client: Any) 
 def _lost_task_record(task: Task, exc: BaseException) -> dict:
     import traceback
 
-    return {
-        "key": task.key,
-        "cell": task.cell,
-        "params": task.params,
-        "fold": task.fold,
-        "seed": task.seed,
-        "status": "error",
-        "score": None,
-        "metrics": {},
-        "history": None,
-        "seconds": None,
-        "host": None,
-        "worker": None,
-        "threads": None,
-        "error": "".join(traceback.format_exception(exc)),
-    }
+    return failed(new_record(task), "".join(traceback.format_exception(exc)))

@@ -29,7 +29,7 @@ class SweepResult:
     ----------
     records : list of dict
         Each has ``key, cell, params, fold, seed, status, score, metrics, history,
-        seconds, host, worker, threads, error``.
+        seconds, host, worker, threads, finished, error``.
     cells : list of dict
     greater_is_better : bool
     """

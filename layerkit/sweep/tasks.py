@@ -9,6 +9,7 @@ worker; everything it needs travels in one picklable :class:`Job`.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import inspect
 import itertools
@@ -16,6 +17,7 @@ import json
 import math
 import os
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,7 +28,7 @@ import numpy as np
 
 from .._validation import LayerkitTypeError, LayerkitValueError
 
-__all__ = ["Job", "Task", "expand_grid", "make_tasks", "run_task"]
+__all__ = ["Job", "Task", "expand_grid", "make_tasks", "new_record", "run_task"]
 
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -282,12 +284,46 @@ def _limit_threads(threads: int | None) -> Any:
 
 
 def _worker_name() -> str:
-    try:
+    # Only a Dask worker has distributed loaded already; never import it just to ask.
+    if "distributed" in sys.modules:
         from distributed import get_worker
 
-        return str(get_worker().address)
-    except (ImportError, ValueError):
-        return f"pid {os.getpid()}"
+        try:
+            return str(get_worker().address)
+        except ValueError:  # not inside a Dask task
+            pass
+    return f"pid {os.getpid()}"
+
+
+def new_record(task: Task) -> dict[str, Any]:
+    """A task's record before it runs: status "ok", no results yet."""
+    return {
+        "key": task.key,
+        "cell": task.cell,
+        "params": task.params,
+        "fold": task.fold,
+        "seed": task.seed,
+        "status": "ok",
+        "score": None,
+        "metrics": {},
+        "history": None,
+        "seconds": None,
+        "host": None,
+        "worker": None,
+        "threads": None,
+        "finished": None,
+        "error": None,
+    }
+
+
+def failed(record: dict[str, Any], text: str) -> dict[str, Any]:
+    """``record`` marked as failed with the traceback ``text``."""
+    record.update(status="error", error=text, finished=_now())
+    return record
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def run_task(task: Task, job: Job, threads: int | Mapping[str, int] | None = None) -> dict:
@@ -305,35 +341,22 @@ def run_task(task: Task, job: Job, threads: int | Mapping[str, int] | None = Non
     -------
     dict
         ``key, cell, params, fold, seed, status ("ok" or "error"), score, metrics
-        (train_cost, train_accuracy, val_cost, val_accuracy, epochs), history (a dict of
-        lists), seconds, host, worker, threads, error (traceback text or None)``.
+        (train_cost, train_accuracy, val_cost, val_accuracy, epochs, stop_reason),
+        history (a dict of lists), seconds, host, worker, threads, finished (UTC time,
+        ISO 8601), error (traceback text or None)``.
     """
     began = time.perf_counter()
-    record: dict[str, Any] = {
-        "key": task.key,
-        "cell": task.cell,
-        "params": task.params,
-        "fold": task.fold,
-        "seed": task.seed,
-        "status": "ok",
-        "score": None,
-        "metrics": {},
-        "history": None,
-        "seconds": None,
-        "host": socket.gethostname(),
-        "worker": _worker_name(),
-        "threads": None,
-        "error": None,
-    }
+    record = new_record(task)
+    record.update(host=socket.gethostname(), worker=_worker_name())
     try:
         record["threads"] = _thread_limit(threads)
         with _limit_threads(record["threads"]):
             _train_and_score(task, job, record)
+        record["finished"] = _now()
     except Exception:
         if not job.capture_errors:
             raise
-        record["status"] = "error"
-        record["error"] = traceback.format_exc()
+        failed(record, traceback.format_exc())
     record["seconds"] = time.perf_counter() - began
     return record
 
