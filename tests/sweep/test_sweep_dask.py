@@ -253,3 +253,23 @@ def test_a_sweep_sent_to_a_scheduler_address_started_with_dasks_own_commands(tmp
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_lr_batch_grid_experiment_runs_on_a_scheduler_address(cluster, tmp_path):
+    from layerkit.cli import main
+    from layerkit.datasets import load_mnist_family
+    from layerkit.datasets.mnist_family import DatasetNotFoundError
+
+    try:
+        load_mnist_family("fashion-mnist", download=False)
+    except DatasetNotFoundError:
+        pytest.skip("Fashion-MNIST is not installed (Debian: dataset-fashion-mnist)")
+    local, client = cluster
+    argv = ["experiments", "lr-batch-grid", "--quick", "--out", str(tmp_path)]
+    assert main([*argv, "--scheduler", local.scheduler_address]) == 0
+    records = [json.loads(line) for line in (tmp_path / "sweep.jsonl").read_text().splitlines()]
+    assert len(records) == 11 and {r["status"] for r in records} == {"ok"}
+    assert {r["worker"] for r in records} <= set(client.scheduler_info()["workers"])
+    assert "the Dask cluster at tcp://127.0.0.1:" in (tmp_path / "report.md").read_text()
