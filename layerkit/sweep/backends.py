@@ -58,6 +58,14 @@ def check_picklable(obj: Any, argument: str) -> None:
         ) from exc
 
 
+def check_travels(job: Job) -> None:
+    """Refuse a job whose recipe, scorer or train arguments cannot reach a worker."""
+    check_picklable(job.build, "build")
+    if callable(job.scoring):
+        check_picklable(job.scoring, "scoring")
+    check_picklable(dict(job.train_kwargs or {}), "the train arguments")
+
+
 def _mapped_file(array: np.ndarray) -> ArrayFile | None:
     """The file behind a whole, C-ordered ``numpy.memmap`` (not a view of one), or None."""
     if not (isinstance(array, np.memmap) and isinstance(array.base, mmap.mmap)):
@@ -101,7 +109,7 @@ def run_loky(tasks: Sequence[Task], job: Job, threads: int | None, n_jobs: int) 
     """Run the tasks on ``n_jobs`` loky worker processes (joblib), results as they finish."""
     from joblib import Parallel, delayed
 
-    check_picklable(job.build, "build")
+    check_travels(job)
     with _shared_arrays(job) as shared:
         parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
         yield from parallel(delayed(run_task)(task, shared, threads) for task in tasks)
@@ -154,7 +162,7 @@ def run_dask(tasks: Sequence[Task], job: Job, threads: int | None, client: Any) 
             "backend='dask' needs client= a distributed.Client or a scheduler address such "
             "as 'tcp://10.0.0.5:8786'; received None"
         )
-    check_picklable(job.build, "build")
+    check_travels(job)
     client, owned = _dask_client(client)
     from distributed import as_completed
 

@@ -360,3 +360,23 @@ def test_recipes_that_differ_only_in_their_partial_arguments_are_different_tasks
     )
     assert narrow.records[0]["key"] != wide.records[0]["key"]
     assert len(store.read_text().splitlines()) == 2
+
+
+def test_an_unpicklable_scorer_or_train_argument_is_refused_for_worker_processes(moons):
+    X, y = moons
+    lock = threading.Lock()
+
+    def score_with_lock(net, X, y):
+        with lock:
+            return 0.0
+
+    class LockedCallback(lk.Callback):
+        def __init__(self):
+            self.lock = threading.Lock()
+
+    grid = {"learning_rate": [0.1, 0.2]}
+    with pytest.raises(lk.LayerkitTypeError, match="scoring must be picklable"):
+        lk.sweep(build, {**grid, "hidden": [2]}, X, y, n_jobs=2, scoring=score_with_lock)
+    with pytest.raises(lk.LayerkitTypeError, match="the train arguments must be picklable"):
+        lk.sweep(build, {**grid, "hidden": [2]}, X, y, n_jobs=2, callbacks=[LockedCallback()])
+    assert BUILT == []
