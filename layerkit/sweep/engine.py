@@ -209,10 +209,12 @@ def execute(
 
     if backend == "dask":
         return backends.run_dask(tasks, job, threads, client)
-    if n_jobs == 1 or len(tasks) <= 1:
-        return backends.run_serial(tasks, job, threads)
-    if threads is None:
+    if threads is None and n_jobs > 1:
         threads = max(1, backends.available_cores() // n_jobs)
+    if n_jobs == 1 or len(tasks) <= 1:
+        # One task left (a resumed sweep) runs here, with the thread count the workers
+        # would have used: its numbers are the same either way.
+        return backends.run_serial(tasks, job, threads)
     return backends.run_loky(tasks, job, threads, n_jobs)
 
 
