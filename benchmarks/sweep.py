@@ -1,6 +1,6 @@
 """Seed 001's learning rate x batch size grid through ``lk.sweep``, three ways in one run.
 
-    python -m benchmarks.sweep                  # 12 cells on 10,000 images, 3 rounds
+    python -m benchmarks.sweep                  # 12 cells on 60,000 images, 3 rounds
     python -m benchmarks.sweep --quick          # a smoke run of a few seconds
     python benchmarks/sweep.py --rounds 5 --n-train 20000
 
@@ -52,8 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--n-train", type=int, default=10_000, help="training images")
-    parser.add_argument("--n-test", type=int, default=2_000, help="test images scored")
+    parser.add_argument("--n-train", type=int, default=60_000, help="training images")
+    parser.add_argument("--n-test", type=int, default=10_000, help="test images scored")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds of all engines")
     parser.add_argument("--quick", action="store_true", help="3 cells, 2,000 images, 1 round")
     parser.add_argument("--no-write", action="store_true", help="print only")
