@@ -42,6 +42,10 @@ from .notebook import LivePlot
 from .optimizers import SGD, Adam, Optimizer, RMSProp, available_optimizers, get_optimizer
 from .preprocessing import MinMaxScaler, StandardScaler, one_hot, to_labels
 from .schedules import Constant, GrowAndSlash, Schedule, StepDecay, TimeDecay, get_schedule
+
+# After this line ``layerkit.sweep`` is the function; the package's other names are
+# imported from ``layerkit.sweep`` as usual. It loads no joblib or dask.
+from .sweep import SweepResult, sweep
 from .training import DivergenceError, DivergenceWarning, Evaluation
 
 __all__ = [
@@ -87,6 +91,7 @@ __all__ = [
     "StepDecay",
     "StoppingCriterion",
     "TerminateOnNaN",
+    "SweepResult",
     "TimeDecay",
     "Trace",
     "ValidationWindow",
@@ -117,6 +122,7 @@ __all__ = [
     "register_layer",
     "save",
     "testing",
+    "sweep",
     "to_labels",
     "train_test_split",
     "train_val_test_split",

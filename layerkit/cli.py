@@ -52,6 +52,7 @@ __all__ = ["SUBCOMMANDS", "HelpFormatter", "main"]
 SUBCOMMANDS: tuple[str, ...] = (
     "layerkit.explain._cli",
     "layerkit.export._cli",
+    "layerkit.sweep._cli",
 )
 
 _DATASETS = ("digits", "fashion-mnist", "mnist", "kmnist", "moons", "four-groups", "spirals")
@@ -298,6 +299,8 @@ def _add_experiments(sub: Any) -> None:
         "--out", default=None, help="output folder (default: runs/experiments/<name>)"
     )
     experiments.add_argument("--seed", type=int, default=0, help="seed of data and networks")
+    experiments.add_argument("--jobs", type=int, default=None, help="lr-batch-grid: processes")
+    experiments.add_argument("--scheduler", default=None, help="lr-batch-grid: Dask scheduler")
 
 
 # ---------------------------------------------------------------------------- commands
@@ -481,7 +484,14 @@ def _experiments(args: argparse.Namespace) -> int:
         )
     out = Path(args.out or f"runs/experiments/{args.name}")
     _check_out_folder(out, "--out", overwrite=True)
-    report = experiments.run(args.name, out, quick=args.quick, seed=args.seed)
+    if args.name == "lr-batch-grid":  # the one experiment that runs on the sweep engine
+        from .experiments import lr_batch_grid
+
+        report = lr_batch_grid.run(out, args.quick, args.seed, args.jobs, args.scheduler)
+    elif args.jobs is not None or args.scheduler is not None:
+        raise LayerkitValueError("--jobs and --scheduler apply to lr-batch-grid only")
+    else:
+        report = experiments.run(args.name, out, quick=args.quick, seed=args.seed)
     print(f"report written to {report}")
     return 0
 

@@ -385,3 +385,42 @@ def test_cross_validate_runs_a_real_network():
     result = cross_validate(build, X, y, k=3, seed=0, epochs=30, learning_rate=0.5, verbose=False)
     assert result.costs.shape == (3,) and np.all(np.isfinite(result.costs))
     assert result.mean_accuracy > 0.8  # a linearly separable problem
+
+
+def _separable_build(seed):
+    import layerkit as lk
+
+    return lk.Network([lk.Input(2), lk.Dense(3, "tanh"), lk.Dense(2, "softmax")], seed=seed)
+
+
+def test_cross_validate_on_two_loky_processes_equals_the_serial_run():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(90, 2)).astype(np.float32)
+    y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+    kw = dict(k=3, seed=4, epochs=4, learning_rate=0.3, verbose=0, threads_per_worker=1)
+    serial = cross_validate(_separable_build, X, y, **kw)
+    parallel = cross_validate(_separable_build, X, y, n_jobs=2, **kw)
+    assert parallel.costs.tolist() == serial.costs.tolist()
+    assert parallel.accuracies.tolist() == serial.accuracies.tolist()
+    assert parallel.seeds == serial.seeds
+    assert [h.train_cost for h in parallel.histories] == [h.train_cost for h in serial.histories]
+    assert [len(v) for _, v in parallel.folds] == [30, 30, 30]
+
+
+def test_a_failing_fold_stops_cross_validation_with_its_own_exception():
+    def build(seed):
+        raise RuntimeError(f"cannot build for seed {seed}")
+
+    with pytest.raises(RuntimeError, match="cannot build for seed"):
+        cross_validate(build, features(10), np.arange(10) % 2, k=2, seed=0)
+
+
+def test_model_selection_errors_are_layerkit_errors():
+    import layerkit as lk
+
+    with pytest.raises(lk.LayerkitValueError, match="k must be in"):
+        list(kfold_indices(5, k=6))
+    with pytest.raises(lk.LayerkitTypeError, match="seed must be None or an int"):
+        train_test_split(features(10), np.arange(10) % 2, seed="x")
+    with pytest.raises(lk.LayerkitValueError, match="n_jobs must be >= 1"):
+        cross_validate(FakeNet, features(10), np.arange(10) % 2, k=2, n_jobs=0)

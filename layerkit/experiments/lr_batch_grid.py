@@ -2,29 +2,29 @@
 
 A 784-32-16-10 sigmoid network with the mean-squared cost is trained for one pass over the
 training images at every (batch size, learning rate) cell and its test accuracy recorded,
-as in the tables of seed 001's appendix 4 (figures 11 and 12). Cells run in parallel
-processes (two workers, one BLAS thread each); each worker loads the data once.
+as in the tables of seed 001's appendix 4 (figures 11 and 12). The cells run through
+:func:`layerkit.sweep`: on two local processes by default, on ``jobs`` processes, or on a
+Dask cluster (``layerkit experiments lr-batch-grid --jobs N --scheduler tcp://HOST:PORT``);
+each finished cell is kept in ``sweep.jsonl`` beside the report, so a run cut short resumes.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
+import functools
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._base import Experiment
-from ._common import fashion, mlp, save
+from ._common import fashion, save
 from ._report import FASHION_NOTE, Report, fmt_pct
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["EXPERIMENT", "run_grid"]
+__all__ = ["EXPERIMENT", "run", "run_grid"]
 
 BATCHES = (5, 10, 15, 20, 30, 40, 50, 60, 80, 100)
 RATES = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
@@ -50,50 +50,6 @@ DOC_GRID: dict[int, tuple[float | None, ...]] = {
     100: (11.2, 12.04, 26.32, 28.82, 50.47, None, None, None, None, None, None, None, None),
 }
 
-_DATA: tuple[np.ndarray, ...] | None = None
-_SEED = 0
-_LIMITS: object = None
-
-
-def _init_worker(n_train: int | None, n_test: int | None, seed: int) -> None:
-    """Worker initializer: one BLAS thread, then load and keep the data."""
-    global _DATA, _SEED, _LIMITS
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"  # for libraries loaded from now on
-    try:  # numpy's BLAS is loaded already: limit it through threadpoolctl when installed
-        from threadpoolctl import threadpool_limits
-
-        _LIMITS = threadpool_limits(limits=1)
-    except ImportError:  # pragma: no cover - then each worker may use several threads
-        _LIMITS = None
-    _, parts = fashion(n_train=n_train, n_val=0, n_test=n_test, seed=seed)
-    X_train, y_train, _, _, X_test, y_test = parts
-    eye = np.eye(10, dtype=np.float32)
-    _DATA = (X_train, eye[y_train], X_test, eye[y_test])
-    _SEED = seed
-
-
-def _cell(batch: int, rate: float, epochs: int) -> tuple[int, float, int, float, float]:
-    """Train one cell; return ``(batch, rate, epochs, test accuracy, seconds)``."""
-    assert _DATA is not None, "the worker initializer did not run"
-    X_train, T_train, X_test, T_test = _DATA
-    net = mlp(784, (32, 16), 10, "sigmoid", output="sigmoid", loss="mse", seed=_SEED)
-    began = time.perf_counter()
-    hist = net.train(
-        X_train,
-        T_train,
-        epochs=epochs,
-        batch_size=batch,
-        learning_rate=rate,
-        optimizer="sgd",
-        verbose=0,
-        on_divergence="stop",
-    )
-    acc = float(net.evaluate(X_test, T_test).accuracy)
-    if hist.stop_reason == "diverged":
-        acc = float("nan")
-    return batch, rate, epochs, acc, time.perf_counter() - began
-
 
 def run_grid(
     cells: list[tuple[int, float, int]],
@@ -101,24 +57,54 @@ def run_grid(
     n_train: int | None,
     n_test: int | None,
     seed: int,
-    workers: int = WORKERS,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    store: Path | str | None = None,
+    progress: bool = False,
 ) -> dict[tuple[int, float, int], tuple[float, float]]:
-    """Run ``(batch, rate, epochs)`` cells in ``workers`` spawned processes.
+    """Train ``(batch, rate, epochs)`` cells with :func:`layerkit.sweep`, one task each.
 
-    Returns ``{(batch, rate, epochs): (test accuracy, seconds)}``. The longest cells (small
-    batches, many epochs) are submitted first so the two workers finish together.
+    Returns ``{(batch, rate, epochs): (test accuracy, seconds)}``; the accuracy is NaN
+    where training diverged. Cells run on ``jobs`` loky processes (default
+    :data:`WORKERS`), or on the Dask cluster of ``scheduler``; the longest cells (small
+    batches, many epochs) go first so the workers finish together. With ``store``, a run
+    cut short resumes where it stopped.
     """
+    from ..sweep import mlp, sweep
+
+    _, parts = fashion(n_train=n_train, n_val=0, n_test=n_test, seed=seed)
+    X_train, y_train, _, _, X_test, y_test = parts
+    eye = np.eye(10, dtype=np.float32)
     order = sorted(cells, key=lambda c: -c[2] / c[0])
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=ctx,
-        initializer=_init_worker,
-        initargs=(n_train, n_test, seed),
-    ) as pool:
-        futures = [pool.submit(_cell, *c) for c in order]
-        results = [f.result() for f in futures]
-    return {(b, r, e): (acc, s) for b, r, e, acc, s in results}
+    grid = [{"batch_size": b, "learning_rate": r, "epochs": e} for b, r, e in order]
+    result = sweep(
+        functools.partial(
+            mlp, 784, (32, 16), 10, activation="sigmoid", output="sigmoid", loss="mse"
+        ),
+        grid,
+        X_train,
+        eye[y_train],
+        X_val=X_test,
+        y_val=eye[y_test],
+        seeds=[seed],
+        n_jobs=WORKERS if jobs is None else jobs,
+        client=scheduler,
+        store=store,
+        progress=progress,
+        optimizer="sgd",
+        on_divergence="stop",
+    )
+    if result.errors:
+        raise RuntimeError(
+            f"{len(result.errors)} cells failed; first:\n{result.errors[0]['error']}"
+        )
+    out = {}
+    for r in result.records:
+        p = r["params"]
+        diverged = r["metrics"]["stop_reason"] == "diverged"
+        acc = float("nan") if diverged else float(r["score"])
+        out[(p["batch_size"], p["learning_rate"], p["epochs"])] = (acc, float(r["seconds"]))
+    return out
 
 
 def _heatmaps(
@@ -156,13 +142,59 @@ def _heatmaps(
 
 
 def _run(out: Path, quick: bool, seed: int) -> Path:
+    return run(out, quick, seed)
+
+
+def run(
+    out: Path | str,
+    quick: bool = False,
+    seed: int = 0,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+) -> Path:
+    """Run the experiment into ``out`` (report, figure and the sweep's store).
+
+    Parameters
+    ----------
+    out : path
+        Output folder, created if missing.
+    quick : bool, default False
+        A smoke run: 3 x 3 cells on 5,000 training images.
+    seed : int, default 0
+        Seeds the data subsample and the network (the same initial weights in every cell).
+    jobs : int, optional
+        Worker processes on this machine (default 2); ignored with ``scheduler``.
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://HOST:PORT``) to run the cells on.
+
+    Returns
+    -------
+    pathlib.Path
+        The report, ``out / "report.md"``.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     rep = Report(EXPERIMENT.title, EXPERIMENT.source, quick=quick)
     batches, rates = (QUICK_BATCHES, QUICK_RATES) if quick else (BATCHES, RATES)
     n_train, n_test, long_epochs = (5000, 2000, 3) if quick else (None, None, 10)
     cells = [(b, r, 1) for b in batches for r in rates]
     cells += [(b, r, long_epochs) for b, r in LONG_RUNS]
     began = time.perf_counter()
-    results = run_grid(cells, n_train=n_train, n_test=n_test, seed=seed)
+    results = run_grid(
+        cells,
+        n_train=n_train,
+        n_test=n_test,
+        seed=seed,
+        jobs=jobs,
+        scheduler=scheduler,
+        store=out / "sweep.jsonl",
+        progress=True,
+    )
+    where = (
+        f"the Dask cluster at {scheduler}"
+        if scheduler
+        else f"{WORKERS if jobs is None else jobs} worker process(es)"
+    )
     wall = time.perf_counter() - began
     cpu = sum(s for _, s in results.values())
     grid = np.array([[results[(b, r, 1)][0] for r in rates] for b in batches])
@@ -207,8 +239,8 @@ def _run(out: Path, quick: bool, seed: int) -> Path:
         f"After {long_epochs} passes: "
         + "; ".join(f"batch {b}, rate {r:g}: {fmt_pct(a, 2)}" for (b, r), a in long.items())
         + " (document, MNIST: 89.45% at batch 20, rate 0.9).",
-        f"{len(cells)} cells in {wall:.0f} s wall time with {WORKERS} worker processes "
-        f"({cpu:.0f} s of training in total).",
+        f"{len(cells)} cells in {wall:.0f} s wall time on {where} "
+        f"({cpu:.0f} s of training in total; cells found in the store are not rerun).",
     )
     rep.add_setup(
         "Data",
@@ -233,9 +265,8 @@ def _run(out: Path, quick: bool, seed: int) -> Path:
     )
     rep.add_setup(
         "Parallelism",
-        f"`concurrent.futures.ProcessPoolExecutor(max_workers={WORKERS})` "
-        "with the spawn start method; each worker limits BLAS to one thread "
-        "(threadpoolctl) and loads the data once",
+        f"`layerkit.sweep` on {where}, one task per cell; each worker limits BLAS to "
+        "its share of the cores (threadpoolctl); records in `sweep.jsonl`",
     )
     rep.add_setup("Seed", seed)
     fig = _heatmaps(grid, batches, rates, with_doc=not quick)
