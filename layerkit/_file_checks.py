@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .callbacks import EarlyStopping, History
+from .callbacks import History, Patience, StoppingCriterion, ValidationWindow
 from .optimizers import Optimizer, available_optimizers, get_optimizer
 
 Fail = Callable[[str, str], Exception]
@@ -299,7 +299,12 @@ def check_rng_state(state: Any, fail: Fail, field: str = "rng_state") -> dict[st
 
 
 # ---------------------------------------------------------------------------- training state
-_STOPPER_METHODS = {n for n, v in vars(EarlyStopping).items() if callable(v) or n.startswith("__")}
+_STOPPER_METHODS = {
+    n
+    for cls in (StoppingCriterion, ValidationWindow, Patience)
+    for n, v in vars(cls).items()
+    if callable(v) or isinstance(v, property) or n.startswith("__")
+}
 
 
 def check_training(state: Any, fail: Fail) -> dict[str, Any]:

@@ -59,7 +59,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from . import io as _io
 from ._validation import LayerkitTypeError, LayerkitValueError
-from .callbacks import EarlyStopping
+from .callbacks import StoppingCriterion
 from .layers import Dense, Dropout, Input, Layer
 from .network import Network
 
@@ -105,7 +105,7 @@ class _LayerkitEstimator(BaseEstimator):
         batch_size: int | None = 32,
         epochs: int = 100,
         penalty: float = 0.0,
-        early_stopping: int | EarlyStopping | None = None,
+        early_stopping: int | StoppingCriterion | None = None,
         validation_fraction: float = 0.1,
         shuffle: bool = True,
         random_state: Any = None,
@@ -360,7 +360,7 @@ class LayerkitClassifier(ClassifierMixin, _LayerkitEstimator):
         L2 strength ``lambda``: the objective is ``mean cost + (lambda/2) sum W^2``. (scikit-
         learn's ``alpha`` divides the penalty by the number of samples, layerkit does not:
         ``penalty = alpha / n_samples``.)
-    early_stopping : int or EarlyStopping, optional
+    early_stopping : int or StoppingCriterion, optional
         An int ``s`` is seed 002's validation window (:class:`layerkit.ValidationWindow`);
         ``lk.Patience(10)`` is Keras's rule. The weights of the best validation epoch are
         restored at the end.
@@ -431,7 +431,7 @@ class LayerkitClassifier(ClassifierMixin, _LayerkitEstimator):
         batch_size: int | None = 32,
         epochs: int = 100,
         penalty: float = 0.0,
-        early_stopping: int | EarlyStopping | None = None,
+        early_stopping: int | StoppingCriterion | None = None,
         validation_fraction: float = 0.1,
         shuffle: bool = True,
         random_state: Any = None,
@@ -701,12 +701,12 @@ def _per_layer(value: Any, n: int, name: str, kind: type) -> list[Any]:
 def _check_early_stopping(value: Any) -> Any:
     if value is None or value is False:
         return None
-    if isinstance(value, EarlyStopping):
+    if isinstance(value, StoppingCriterion):
         return copy.deepcopy(value)  # the estimator's parameter stays untouched
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
     raise LayerkitTypeError(
-        "early_stopping must be None, an int window s or an EarlyStopping such as "
+        "early_stopping must be None, an int window s or a StoppingCriterion such as "
         f"lk.Patience(10); received early_stopping={value!r}"
     )
 

@@ -15,11 +15,6 @@ from layerkit.testing import check_layer
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "custom-layers.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
-STATE_NOT_SAVED = pytest.mark.xfail(
-    strict=True,
-    reason="io on main saves parameters only; layer state is saved by the io rewrite "
-    "(remove this mark when it lands: the test then passes)",
-)
 
 
 def _page_layers():
@@ -51,10 +46,7 @@ def test_the_page_defines_the_four_example_layers_and_linear():
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(name, marks=STATE_NOT_SAVED) if name == "Centering" else name
-        for name in sorted(CASES)
-    ],
+    [name for name in sorted(CASES)],
 )
 def test_example_layer_passes_check_layer(name):
     factory, shape = CASES[name]

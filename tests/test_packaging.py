@@ -90,9 +90,11 @@ def test_docs_extra_brings_a_signature_formatter_and_build_time_highlighting():
     assert {"mkdocs", "mkdocstrings-python", "pymdown-extensions", "pygments"} <= docs
 
 
-def test_runtime_dependencies_are_numpy_scipy_and_tqdm_only():
+def test_runtime_dependencies_are_numpy_scipy_tqdm_and_the_sweeps_pure_python_pair():
+    # joblib and threadpoolctl (scikit-learn's own, pure Python) serve lk.sweep only and are
+    # imported when a sweep runs: `import layerkit` loads numpy, scipy and tqdm alone
     install = _requirements(_setup_cfg()["options"]["install_requires"])
-    assert install == {"numpy", "scipy", "tqdm"}
+    assert install == {"numpy", "scipy", "tqdm", "joblib", "threadpoolctl"}
 
 
 # ---------------------------------------------------------------------------- licence

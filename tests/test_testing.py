@@ -17,11 +17,6 @@ from layerkit import testing
 from layerkit.testing import check_layer
 
 ACTIVATIONS = sorted(testing.ACTIVATION_PARAMS)
-STATE_NOT_SAVED = pytest.mark.xfail(
-    strict=True,
-    reason="io on main saves parameters only; layer state is saved by the io rewrite "
-    "(remove this mark when it lands: the test then passes)",
-)
 
 
 def _assert_passes(report):
@@ -68,10 +63,9 @@ def test_flatten_passes(shape):
 @pytest.mark.parametrize(
     "factory",
     [
-        pytest.param(lk.BatchNormalization, marks=STATE_NOT_SAVED, id="default"),
+        pytest.param(lk.BatchNormalization, id="default"),
         pytest.param(
             lambda: lk.BatchNormalization(momentum=0.5, center=False),
-            marks=STATE_NOT_SAVED,
             id="no-center",
         ),
     ],

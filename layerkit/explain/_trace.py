@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from .._validation import (
     LayerkitTypeError,
@@ -665,7 +664,9 @@ def _sample_costs(
         terms = (out - t) ** 2
     elif family == "categorical_crossentropy":
         if z is not None:
-            log_a = z - special.logsumexp(z, axis=1, keepdims=True)
+            from scipy.special import logsumexp  # imported on use: keeps import light
+
+            log_a = z - logsumexp(z, axis=1, keepdims=True)
         else:
             log_a = np.log(np.clip(out, _EPS, 1.0))
         terms = -t * log_a

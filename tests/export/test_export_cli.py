@@ -43,11 +43,6 @@ def test_export_of_a_missing_file_fails_with_status_2(tmp_path, capsys):
     assert "none.npz" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lk.load drops a built-in loss's from_logits=True (io._rebuild passes no "
-    "loss_config to get_loss), so the saved logits model does not load",
-)
 def test_export_probabilities_ends_a_logits_model_with_softmax(tmp_path):
     onnx = pytest.importorskip("onnx")
     from layerkit.losses import CategoricalCrossentropy

@@ -180,7 +180,7 @@ def test_inference_uses_running_statistics_after_training():
     np.testing.assert_allclose(net.predict(X[:1]), net.predict(X)[:1], rtol=1e-12)
 
 
-class _ScriptedStop(lk.EarlyStopping):
+class _ScriptedStop(lk.StoppingCriterion):
     """Epoch 2 is the best; stop after epoch 4."""
 
     def update(self, epoch, val_cost):
@@ -213,11 +213,6 @@ def test_early_stopping_restores_the_best_epochs_running_statistics():
         assert not np.array_equal(now, last)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="io on main saves parameters only; layer state is saved by the io rewrite "
-    "(remove this mark when it lands: the test then passes)",
-)
 def test_save_and_load_keep_the_running_statistics(tmp_path):
     X, y = _data()
     net = _net()
