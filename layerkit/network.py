@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ._html import network_rows
 from ._validation import (
     LayerkitTypeError,
     LayerkitValueError,
@@ -741,18 +742,7 @@ class Network:
 
     def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:
         """A table of layers, output shapes and parameter counts; printed and returned."""
-        rows = [("Layer (type)", "Output shape", "Params")]
-        for layer in self.layers:
-            kind = type(layer).__name__
-            activation = getattr(getattr(layer, "activation", None), "name", None)
-            if activation not in (None, "identity"):
-                kind += f", {activation}"
-            if not layer.trainable:
-                kind += ", frozen"
-            count = f"{layer.n_params:,}"
-            if layer.n_state:
-                count += f" + {layer.n_state:,}"
-            rows.append((f"{layer.name} ({kind})", str((None, *layer.output_shape)), count))
+        rows = [("Layer (type)", "Output shape", "Params"), *network_rows(self)]
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         line = "-" * (sum(widths) + 6)
 

@@ -78,8 +78,9 @@ class Optimizer:
             if grad is not None:
                 self.update(param, grad, self.slots[i], self._scratch[i])
 
-    def _allocate(self, params: Sequence[np.ndarray]) -> None:
-        """Slots and scratch arrays, once per parameter list; refuse another list."""
+    def check_params(self, params: Sequence[np.ndarray]) -> None:
+        """Raise unless this optimiser may step ``params``: its state (if any) belongs to
+        that list of arrays. ``train()`` calls it before anything changes."""
         layout = tuple((p.shape, p.dtype.str) for p in params)
         if self._bound is not None and (
             self._bound[0] != layout or (params and self._bound[1] is not params[0])
@@ -97,11 +98,15 @@ class Optimizer:
                     f"this {type(self).__name__}'s slots do not match the network's "
                     "parameters; call optimizer.reset() to start afresh"
                 )
+
+    def _allocate(self, params: Sequence[np.ndarray]) -> None:
+        """Slots and scratch arrays, once per parameter list; refuse another list."""
+        self.check_params(params)
         if len(self.slots) != len(params):
             self.slots = [{name: np.zeros_like(p) for name in self.slot_names} for p in params]
         if len(self._scratch) != len(params):
             self._scratch = [np.empty_like(p) for p in params]
-        self._bound = (layout, params[0] if params else None)
+        self._bound = (tuple((p.shape, p.dtype.str) for p in params), params[0] if params else None)
 
     def reset(self) -> None:
         """Forget the iteration count and slots, so the optimiser can serve another network."""

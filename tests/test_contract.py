@@ -163,6 +163,7 @@ def test_an_optimizer_refuses_a_second_network_until_reset():
         other.train(X, y, epochs=1, optimizer=opt, verbose=0)
     for got, want in zip(other.get_weights(), before, strict=True):
         np.testing.assert_array_equal(got, want)
+    assert other.optimizer is None and other.history is None  # the refused call changed nothing
     opt.reset()
     other.train(X, y, epochs=1, optimizer=opt, verbose=0)
     assert opt.iterations == 2  # counted afresh: 64 samples in batches of 32

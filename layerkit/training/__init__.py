@@ -108,6 +108,9 @@ def train(
             "X_val and y_val, or validation_split"
         )
 
+    if resumed is None:
+        cfg.optimizer.check_params([p for _, _, p in net.parameters()])
+
     # ------------------------------------------------------------ run: state changes now
     if cfg.validation_split is not None and resumed is None:
         net.rng.bit_generator.state = split_rng_after  # the split drew from the network's rng

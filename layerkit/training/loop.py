@@ -94,7 +94,7 @@ class Loop:
         )
         self.callbacks.on_train_begin()
         try:
-            with self._deferred_interrupts():
+            with _DeferInterrupts(self):
                 for epoch in range(first_epoch, cfg.epochs + 1):
                     if self._epoch(epoch, progress):
                         break
@@ -338,10 +338,6 @@ class Loop:
             f"{what} at epoch {epoch}, {where}; restored {restored}. Lower the learning "
             f"rate (it was {self.opt.learning_rate:g})."
         )
-
-    # ---------------------------------------------------------------- Ctrl-C
-    def _deferred_interrupts(self) -> Any:
-        return _DeferInterrupts(self)
 
 
 class _DeferInterrupts:
