@@ -699,18 +699,24 @@ class Network:
         finally:
             self._penalty_override, self._penalty_enabled = previous
 
-    def _penalties(self) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
+    def _penalties(self) -> Iterator[tuple[Layer, str, float]]:
+        """``(layer, key, lambda)`` of every parameter under a non-zero penalty."""
+        if not self._penalty_enabled:
+            return
+        network_wide = self.penalty if self._penalty_override is None else self._penalty_override
         for layer in self.layers:
+            if not network_wide and getattr(layer, "penalty", None) is None:
+                continue  # the common case of no penalty at all costs one test per layer
             for key in layer.penalized_params:
                 lam = self.penalty_for(layer, key)
                 if lam:
-                    yield layer.params[key], layer.grads[key], lam
+                    yield layer, key, lam
 
     def penalty_value(self) -> float:
         """``sum_l (lambda_l / 2) ||W_l||^2`` over penalised weights (biases excluded)."""
         total = 0.0
-        for w, _, lam in self._penalties():
-            flat = w.ravel()
+        for layer, key, lam in self._penalties():
+            flat = layer.params[key].ravel()
             total += 0.5 * lam * float(np.dot(flat, flat))
         return total
 
@@ -718,18 +724,14 @@ class Network:
         """Add ``lambda W`` to each penalised gradient of a trainable layer; return the
         penalty value."""
         total = 0.0
-        for layer in self.layers:
-            for key in layer.penalized_params:
-                lam = self.penalty_for(layer, key)
-                if not lam:
-                    continue
-                w = layer.params[key]
-                if layer.trainable:
-                    scratch = layer._workspace(f"penalty_{key}", w.shape)
-                    np.multiply(w, lam, out=scratch)
-                    layer.grads[key] += scratch
-                flat = w.ravel()
-                total += 0.5 * lam * float(np.dot(flat, flat))
+        for layer, key, lam in self._penalties():
+            w = layer.params[key]
+            if layer.trainable:
+                scratch = layer._workspace(f"penalty_{key}", w.shape)
+                np.multiply(w, lam, out=scratch)
+                layer.grads[key] += scratch
+            flat = w.ravel()
+            total += 0.5 * lam * float(np.dot(flat, flat))
         return total
 
     # ------------------------------------------------------------------ misc

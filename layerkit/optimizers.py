@@ -18,6 +18,10 @@ Subclass :class:`Optimizer` and implement :meth:`update` (one array) to write yo
 The learning rate belongs to the optimiser: ``optimizer.learning_rate`` is the rate of the
 next step, whoever set it (a schedule at the start of an epoch, a callback, you).
 
+Large arrays are updated in one pass through NumPy's own BLAS (``axpy``/``axpby``,
+:mod:`layerkit._blas`), smaller ones, or all of them without that library, by NumPy: the
+same arithmetic, to rounding. Gradients are never touched.
+
 An optimiser keeps state for one list of parameters: once it has stepped one network's
 parameters, it refuses another's (call :meth:`Optimizer.reset` to start afresh).
 """
@@ -25,11 +29,13 @@ parameters, it refuses another's (call :meth:`Optimizer.reset` to start afresh).
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
+from . import _blas
 from ._validation import LayerkitValueError, check_real
 
 __all__ = ["SGD", "Adam", "Optimizer", "RMSProp", "available_optimizers", "get_optimizer"]
@@ -65,6 +71,7 @@ class Optimizer:
         # (shape, dtype) of each parameter of the list this optimiser steps, and the
         # identity of its first array: state belongs to one list of parameters
         self._bound: tuple[Any, ...] | None = None
+        self._arrays: tuple[np.ndarray, ...] = ()
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray | None]) -> None:
         """Update every ``params[i]`` in place from ``grads[i]``.
@@ -72,7 +79,8 @@ class Optimizer:
         ``grads[i] = None`` leaves ``params[i]`` and its slots as they are (a frozen
         layer's parameter).
         """
-        self._allocate(params)
+        if not self._bound_to(params):
+            self._allocate(params)
         self.iterations += 1
         for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
             if grad is not None:
@@ -107,6 +115,13 @@ class Optimizer:
         if len(self._scratch) != len(params):
             self._scratch = [np.empty_like(p) for p in params]
         self._bound = (tuple((p.shape, p.dtype.str) for p in params), params[0] if params else None)
+        self._arrays = tuple(params)
+
+    def _bound_to(self, params: Sequence[np.ndarray]) -> bool:
+        """Whether ``params`` are the very arrays checked and allocated for (every step
+        of a training loop): then nothing needs checking again."""
+        arrays = self._arrays
+        return len(params) == len(arrays) and all(map(operator.is_, params, arrays))
 
     def reset(self) -> None:
         """Forget the iteration count and slots, so the optimiser can serve another network."""
@@ -114,6 +129,7 @@ class Optimizer:
         self.slots = []
         self._scratch = []
         self._bound = None
+        self._arrays = ()
 
     def update(
         self, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray], scratch: np.ndarray
@@ -144,6 +160,7 @@ class Optimizer:
         self.slots = [{k: np.array(v) for k, v in s.items()} for s in state["slots"]]
         self._scratch = []
         self._bound = None
+        self._arrays = ()
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -281,6 +298,8 @@ class Adam(Optimizer):
 
 def _blend(y: np.ndarray, beta: float, x: np.ndarray, alpha: float, scratch: np.ndarray) -> None:
     """``y <- beta y + alpha x`` in place (``x`` may be ``scratch``)."""
+    if y.size >= _blas.MIN_ELEMENTS and _blas.axpby(alpha, x, beta, y):
+        return  # one pass on NumPy's BLAS (layerkit._blas)
     np.multiply(x, alpha, out=scratch)
     y *= beta
     y += scratch
@@ -291,6 +310,8 @@ def _add_scaled(y: np.ndarray, alpha: float, x: np.ndarray, scratch: np.ndarray)
     if alpha == 1.0:
         y += x
         return
+    if y.size >= _blas.MIN_ELEMENTS and _blas.axpy(alpha, x, y):
+        return  # one pass on NumPy's BLAS (layerkit._blas)
     np.multiply(x, alpha, out=scratch)
     y += scratch
 

@@ -275,6 +275,8 @@ class Layer:
         """
         dtype = self.dtype if dtype is None else np.dtype(dtype)
         buf = self._workspaces.get(key)
+        if buf is not None and buf.shape == shape and buf.dtype == dtype:
+            return buf  # the common case: every batch of an epoch but the last
         if (
             buf is None
             or buf.shape[0] < shape[0]
