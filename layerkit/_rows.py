@@ -9,6 +9,8 @@ cross-entropy cost run these once per training step.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = ["RowReducer"]
@@ -25,6 +27,15 @@ class RowReducer:
         self._shape: tuple | None = None  # (m, k, dtype) of the current views
         self._layout: tuple | None = None  # (k, dtype) of the buffers
         self._capacity = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The buffers are caches, rebuilt by the first call after unpickling: restored
+        # ones would waste space, and from a read-only memory map (joblib, scikit-learn's
+        # pickling check) they could not be written into.
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        RowReducer.__init__(self)  # empty caches, as a new reducer
 
     def _views(self, x: np.ndarray) -> None:
         m, k = x.shape

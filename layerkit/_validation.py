@@ -272,17 +272,20 @@ def check_range_for(array: np.ndarray, dtype: Any, argument: str) -> None:
         )
 
 
-def check_sample_weight(sample_weight: Any, n: int) -> np.ndarray:
-    """Per-sample weights: shape ``(n,)``, finite, non-negative; returned as float64."""
-    weight = as_numeric_array(sample_weight, "sample_weight")
+def check_sample_weight(sample_weight: Any, n: int, argument: str = "sample_weight") -> np.ndarray:
+    """Per-sample weights: shape ``(n,)``, finite, non-negative; returned as float64.
+
+    ``argument`` is the name errors give (``sample_weight_val`` for validation weights).
+    """
+    weight = as_numeric_array(sample_weight, argument)
     if weight.shape != (n,):
         raise LayerkitValueError(
-            f"sample_weight must have shape ({n},), one weight per sample; received shape "
+            f"{argument} must have shape ({n},), one weight per sample; received shape "
             f"{weight.shape}"
         )
-    check_finite(weight, "sample_weight")
+    check_finite(weight, argument)
     if weight.min() < 0:
         raise LayerkitValueError(
-            f"sample_weight must be >= 0; received a minimum of {float(weight.min())!r}"
+            f"{argument} must be >= 0; received a minimum of {float(weight.min())!r}"
         )
     return weight.astype(np.float64)

@@ -94,29 +94,43 @@ def fit(
         verbose = 1
     if batch_size is None:
         batch_size = _KERAS_BATCH_SIZE
-    x_val = y_val = None
+    x_val = y_val = w_val = None
     if validation_data is not None:
-        x_val, y_val = _check_validation_data(validation_data)
+        x_val, y_val, w_val = _check_validation_data(validation_data)
         validation_split = None  # Keras: validation_data overrides validation_split
-    return net.train(
-        x,
-        y,
-        x_val,
-        y_val,
-        epochs=epochs - initial_epoch,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        optimizer=optimizer,
-        validation_split=validation_split,
-        sample_weight=sample_weight,
-        class_weight=class_weight,
-        shuffle=shuffle,
-        verbose=verbose,
-        callbacks=fit_callbacks(callbacks, initial_epoch),
-    )
+    options: dict[str, Any] = {
+        "epochs": epochs - initial_epoch,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "optimizer": optimizer,
+        "validation_split": validation_split,
+        "sample_weight": sample_weight,
+        "class_weight": class_weight,
+        "shuffle": shuffle,
+        "verbose": verbose,
+        "callbacks": fit_callbacks(callbacks, initial_epoch),
+    }
+    if w_val is None:
+        return net.train(x, y, x_val, y_val, **options)
+    return _train_with_validation_weights(net, x, y, x_val, y_val, w_val, options)
 
 
-def _check_validation_data(validation_data: Any) -> tuple[Any, Any]:
+def _train_with_validation_weights(
+    net: Network, x: Any, y: Any, x_val: Any, y_val: Any, w_val: Any, options: dict[str, Any]
+) -> History:
+    # Network.train has no argument for validation weights; training.train, behind it,
+    # has. This does what Network.train does around it: one call at a time on the network
+    # (its lock, shared with predict), with layerkit.io's checkpoint files.
+    from . import io
+    from .training import train
+
+    with net._lock:
+        return train(
+            net, x, y, x_val, y_val, sample_weight_val=w_val, checkpoint_files=io, **options
+        )
+
+
+def _check_validation_data(validation_data: Any) -> tuple[Any, Any, Any]:
     if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
         raise LayerkitTypeError(
             "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
@@ -127,9 +141,5 @@ def _check_validation_data(validation_data: Any) -> tuple[Any, Any]:
                 else ""
             )
         )
-    if len(validation_data) == 3 and validation_data[2] is not None:
-        raise LayerkitValueError(
-            "validation_data with sample weights (x_val, y_val, sample_weight_val) is not "
-            "supported: layerkit evaluates validation data unweighted; pass (x_val, y_val)"
-        )
-    return validation_data[0], validation_data[1]
+    x_val, y_val, *rest = validation_data
+    return x_val, y_val, (rest[0] if rest else None)

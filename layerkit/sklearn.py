@@ -309,9 +309,10 @@ class _LayerkitEstimator(BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         # The network travels as the bytes of its .npz file, so an unpickled network (even
         # from a read-only memory map, as joblib and scikit-learn's checks do) gets fresh,
-        # writable buffers. Pickling the Network itself is not enough yet: layers drop their
-        # workspaces, but the row buffers of softmax and cross-entropy (layerkit._rows)
-        # come back read-only and predict fails.
+        # writable buffers. Pickling the Network itself is not enough yet: layers and the
+        # row reducers (layerkit._rows) drop their buffers, but an activation's mask, a
+        # loss's scratch buffers and an optimiser's scratch arrays come back read-only, and
+        # the optimiser's binding to its parameters (by identity) does not survive.
         state = dict(super().__getstate__())  # a copy: it may be self.__dict__ itself
         net = state.get("network_")
         if isinstance(net, Network):

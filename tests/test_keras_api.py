@@ -90,16 +90,89 @@ def test_fit_validation_split_holds_out_a_fraction():
     assert _same_weights(a, b)
 
 
-def test_fit_accepts_a_validation_triple_without_weights_and_refuses_weights():
+def test_fit_accepts_a_validation_triple_without_weights_as_the_pair():
     X, y = _data()
-    net = _net()
-    h = net.fit(X, y, epochs=1, validation_data=(X, y, None), verbose=0)
-    assert len(h.val_cost) == 1
-    before = _snapshot(net)
-    with pytest.raises(ValueError, match="sample weights"):
-        net.fit(X, y, epochs=1, validation_data=(X, y, np.ones(len(X))), verbose=0)
+    Xv, yv = _data(20, seed=1)
+    a, b = _net(), _net()
+    h_a = a.fit(X, y, epochs=2, validation_data=(Xv, yv, None), verbose=0)
+    h_b = b.fit(X, y, epochs=2, validation_data=(Xv, yv), verbose=0)
+    assert h_a.val_cost == h_b.val_cost
+    before = _snapshot(a)
     with pytest.raises(TypeError, match="validation_data"):
-        net.fit(X, y, epochs=1, validation_data=X, verbose=0)
+        a.fit(X, y, epochs=1, validation_data=X, verbose=0)
+    with pytest.raises(TypeError, match="of length 4"):
+        a.fit(X, y, epochs=1, validation_data=(Xv, yv, None, None), verbose=0)
+    _unchanged(a, before)
+
+
+def _cross_entropies(net, X, y):
+    """Per-sample cost -log p(true class), computed by hand from predict."""
+    return -np.log(net.predict(X)[np.arange(len(y)), y])
+
+
+def test_fit_weighted_validation_loss_is_the_weighted_mean_over_all_samples():
+    # Keras's default reduction (sum_over_batch_size): sum_i w_i c_i / n_val, the formula
+    # of layerkit's weighted training cost, (1/m) sum_i w_i c_i
+    X, y = _data()
+    Xv, yv = _data(20, seed=1)
+    w = np.linspace(0.0, 3.0, len(Xv))
+    a, b = _net(), _net()
+    h = a.fit(X, y, batch_size=8, epochs=1, validation_data=(Xv, yv, w), verbose=0)
+    h_plain = b.fit(X, y, batch_size=8, epochs=1, validation_data=(Xv, yv), verbose=0)
+    assert _same_weights(a, b)  # validation weights do not touch training
+    c = _cross_entropies(a, Xv, yv)
+    np.testing.assert_allclose(h.history["val_loss"][0], np.sum(w * c) / len(Xv), rtol=1e-12)
+    np.testing.assert_allclose(h_plain.history["val_loss"][0], np.mean(c), rtol=1e-12)
+    assert abs(h.history["val_loss"][0] - h_plain.history["val_loss"][0]) > 1e-3
+    assert h.history["val_loss"][0] == pytest.approx(a.evaluate(Xv, yv, sample_weight=w).cost)
+    # accuracy is not weighted, as Keras's metrics=["accuracy"]
+    correct = np.mean(a.predict(Xv).argmax(axis=1) == yv)
+    assert h.history["val_accuracy"] == h_plain.history["val_accuracy"] == [correct]
+
+
+def test_fit_zero_validation_weights_leave_those_samples_out_of_the_validation_loss():
+    X, y = _data()
+    Xv, yv = _data(20, seed=1)
+    w = np.r_[np.ones(12), np.zeros(8)]
+    flipped = yv.copy()
+    flipped[12:] = 1 - flipped[12:]  # other targets, where the weight is zero
+    a, b = _net(), _net()
+    h_a = a.fit(X, y, epochs=3, validation_data=(Xv, yv, w), verbose=0)
+    h_b = b.fit(X, y, epochs=3, validation_data=(Xv, flipped, w), verbose=0)
+    assert h_a.history["val_loss"] == h_b.history["val_loss"]
+    c = _cross_entropies(a, Xv[:12], yv[:12])
+    np.testing.assert_allclose(h_a.history["val_loss"][-1], np.sum(c) / len(Xv), rtol=1e-12)
+
+
+def test_fit_weighted_validation_loss_is_what_keras_callbacks_monitor():
+    X, y = _data()
+    Xv, yv = _data(20, seed=1)
+    w = np.linspace(0.1, 2.0, len(Xv))
+    stop = lk.EarlyStopping(monitor="val_loss", patience=10)
+    h = _net().fit(X, y, epochs=4, validation_data=(Xv, yv, w), callbacks=[stop], verbose=0)
+    assert stop.best == min(h.history["val_loss"])
+    unweighted = _net().fit(X, y, epochs=4, validation_data=(Xv, yv), verbose=0)
+    assert stop.best != min(unweighted.history["val_loss"])
+
+
+@pytest.mark.parametrize(
+    ("weights", "error", "match"),
+    [
+        (np.ones(19), ValueError, r"sample_weight_val must have shape \(20,\)"),
+        (np.ones((20, 1)), ValueError, r"sample_weight_val must have shape \(20,\)"),
+        (-np.ones(20), ValueError, "sample_weight_val must be >= 0"),
+        (np.r_[np.ones(19), np.nan], ValueError, "sample_weight_val contains NaN"),
+        (["a"] * 20, TypeError, "sample_weight_val must hold real numbers"),
+    ],
+)
+def test_fit_bad_validation_weights_are_refused_by_name_and_change_nothing(weights, error, match):
+    X, y = _data()
+    Xv, yv = _data(20, seed=1)
+    net = _net()
+    net.fit(X, y, epochs=1, verbose=0)
+    before = _snapshot(net)
+    with pytest.raises(error, match=match):
+        net.fit(X, y, epochs=2, validation_data=(Xv, yv, weights), verbose=0)
     _unchanged(net, before)
 
 

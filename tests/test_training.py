@@ -1025,3 +1025,29 @@ def test_batch_shuffle_gathers_nothing_the_batches_are_views_of_x():
         net = lk.Network([lk.Input(3), Probe(), lk.Dense(2, "softmax")], seed=0)
         net.train(X, y, epochs=2, batch_size=8, shuffle=shuffle, verbose=0)
         assert seen and all(v == views for v in seen)
+
+
+def test_validation_weights_without_validation_data_are_refused_and_change_nothing():
+    from layerkit.training import train
+
+    X, y = _regression()
+    net = _linear()
+    before = net.get_weights()
+    with pytest.raises(lk.LayerkitValueError, match="sample_weight_val weights X_val and y_val"):
+        train(net, X, y, sample_weight_val=np.ones(len(X)), verbose=0)
+    with pytest.raises(lk.LayerkitValueError, match="held-out rows keep their sample_weight"):
+        train(net, X, y, sample_weight_val=np.ones(3), validation_split=0.25, verbose=0)
+    assert _weights_equal(net.get_weights(), before) and net.history is None
+
+
+def test_weighted_validation_cost_is_evaluate_with_the_same_weights():
+    from layerkit.training import train
+
+    X, y = _regression()
+    Xv, yv = X[:10], y[:10]
+    w = np.linspace(0.0, 2.0, 10)
+    hist = train(_linear(), X, y, Xv, yv, sample_weight_val=w, epochs=1, verbose=0)
+    net = _linear()
+    net.train(X, y, epochs=1, verbose=0)
+    assert hist.val_cost[-1] == pytest.approx(net.evaluate(Xv, yv, sample_weight=w).cost)
+    assert hist.val_cost[-1] != pytest.approx(net.evaluate(Xv, yv).cost)

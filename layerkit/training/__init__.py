@@ -64,10 +64,16 @@ def train(
     *,
     sample_weight: Any = None,
     class_weight: Any = None,
+    sample_weight_val: Any = None,
     checkpoint_files: Any = None,
     **options: Any,
 ) -> History:
     """Train ``net``; see :meth:`Network.train` for the parameters.
+
+    ``sample_weight_val`` (shape ``(n_val,)``, checked as ``sample_weight``) weights the
+    validation cost as ``sample_weight`` weights the training cost, ``(1/n) sum_i w_i c_i``
+    (Keras's ``validation_data=(x_val, y_val, sample_weight_val)``); it needs ``X_val``.
+    Validation accuracy stays unweighted, as Keras's ``metrics=["accuracy"]``.
 
     ``checkpoint_files`` provides ``write_checkpoint``, ``read_checkpoint`` and
     ``apply_checkpoint`` (:mod:`layerkit.io`, passed in by ``Network.train``): the loop
@@ -86,6 +92,15 @@ def train(
     train_data = prepare(net, X, y, sample_weight, class_weight, "X", "y")
     val_data = None
     split_state = None
+    if sample_weight_val is not None and X_val is None:
+        raise LayerkitValueError(
+            "sample_weight_val weights X_val and y_val, and none were given"
+            + (
+                " (with validation_split the held-out rows keep their sample_weight)"
+                if cfg.validation_split is not None
+                else ""
+            )
+        )
     if cfg.validation_split is not None:
         if X_val is not None or y_val is not None:
             raise LayerkitValueError("give either X_val/y_val or validation_split, not both")
@@ -101,7 +116,9 @@ def train(
             + ("X_val without y_val" if y_val is None else "y_val without X_val")
         )
     elif X_val is not None:
-        val_data = prepare(net, X_val, y_val, None, None, "X_val", "y_val")
+        val_data = prepare(
+            net, X_val, y_val, sample_weight_val, None, "X_val", "y_val", "sample_weight_val"
+        )
     if cfg.stopper is not None and val_data is None:
         raise LayerkitValueError(
             f"early_stopping={options.get('early_stopping')!r} needs validation data: pass "

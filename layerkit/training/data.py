@@ -118,13 +118,17 @@ def prepare(
     class_weight: Any = None,
     x_name: str = "X",
     y_name: str = "y",
+    w_name: str = "sample_weight",
 ) -> Dataset:
-    """Check ``X``, ``y`` and the weights against ``net``; nothing is copied but targets."""
+    """Check ``X``, ``y`` and the weights against ``net``; nothing is copied but targets.
+
+    ``x_name``, ``y_name`` and ``w_name`` are the argument names errors give.
+    """
     x = check_features(X, net.input_shape, argument=x_name, layer=net.layers[0].name)
     check_range_for(x, net.dtype, x_name)  # batches are cast later, one at a time
     target = net.loss_fn.prepare_targets(y, net.output_shape[0], net.dtype, argument=y_name)
     check_n_samples(x, target, x_name, y_name)
-    weight = None if sample_weight is None else check_sample_weight(sample_weight, len(x))
+    weight = None if sample_weight is None else check_sample_weight(sample_weight, len(x), w_name)
     # Accuracy is reported for class targets: a classification loss, or one-hot rows under
     # a regression loss (seed 001 trains a sigmoid network with mse on one-hot digits).
     labels = labels_of(target) if net.is_classifier or is_one_hot(target) else None

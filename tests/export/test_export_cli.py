@@ -52,3 +52,31 @@ def test_export_probabilities_ends_a_logits_model_with_softmax(tmp_path):
     out = str(tmp_path / "m.onnx")
     assert main(["export", str(tmp_path / "m.npz"), out, "--probabilities"]) == 0
     assert onnx.load(out).graph.node[-1].op_type == "Softmax"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_export_of_a_trained_flatten_and_batch_normalization_model_runs_like_predict(
+    tmp_path, dtype
+):
+    net = lk.Network(
+        [
+            lk.Input((4, 4, 3)),
+            lk.Flatten(),
+            lk.BatchNormalization(momentum=0.5),
+            lk.Dense(6, "relu"),
+            lk.BatchNormalization(momentum=0.5),
+            lk.Dense(3, "softmax"),
+        ],
+        seed=0,
+        dtype=dtype,
+    )
+    rng = np.random.default_rng(0)
+    X = rng.normal(2.0, 3.0, size=(64, 4, 4, 3))
+    net.train(X, rng.integers(0, 3, 64), epochs=3, batch_size=16, optimizer="adam", verbose=0)
+    lk.save(net, tmp_path / "model.npz")
+    assert main(["export", str(tmp_path / "model.npz"), str(tmp_path / "model.onnx")]) == 0
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    X_test = rng.normal(2.0, 3.0, size=(50, 4, 4, 3)).astype(dtype)
+    (out,) = session.run(None, {"input": X_test})
+    assert out.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(out, net.predict(X_test), rtol=0, atol=1e-5)

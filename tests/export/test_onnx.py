@@ -66,12 +66,12 @@ PAIRINGS = {
 }
 
 
-def _trained(layers, loss, dtype, seed=0):
+def _trained(layers, loss, dtype, seed=0, input_shape=(5,), epochs=2):
     """A network trained a little, so that its weights are not just the initial ones."""
     loss = loss() if callable(loss) else loss  # a loss object belongs to one network
-    net = lk.Network([lk.Input(5), *layers], loss, seed=seed, dtype=dtype)
+    net = lk.Network([lk.Input(input_shape), *layers], loss, seed=seed, dtype=dtype)
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(64, 5))
+    X = rng.normal(size=(64, *input_shape))
     k = net.output_shape[0]
     if net.loss_fn.fused_activation == "softmax":
         y = rng.integers(0, k, size=64)
@@ -79,14 +79,17 @@ def _trained(layers, loss, dtype, seed=0):
         y = rng.integers(0, 2, size=(64, k)).astype(float)
     else:  # targets inside every output's range (sigmoid, tanh or linear)
         y = rng.uniform(0.1, 0.9, size=(64, k))
-    net.train(X, y, epochs=2, batch_size=16, learning_rate=0.05, optimizer="adam", verbose=0)
+    net.train(X, y, epochs=epochs, batch_size=16, learning_rate=0.05, optimizer="adam", verbose=0)
     return net
 
 
-def _largest_difference(net, opset=DEFAULT_OPSET, path=None, n=200, scale=3.0, proba=False):
+def _largest_difference(
+    net, opset=DEFAULT_OPSET, path=None, n=200, scale=3.0, proba=False, offset=0.0
+):
     model = to_onnx(net, path, opset=opset, probabilities=proba)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    X = np.random.default_rng(1).normal(scale=scale, size=(n, *net.input_shape)).astype(net.dtype)
+    X = np.random.default_rng(1).normal(offset, scale, size=(n, *net.input_shape))
+    X = X.astype(net.dtype)
     (out,) = session.run(None, {"input": X})
     expected = net.predict_proba(X) if proba else net.predict(X)
     assert out.dtype == expected.dtype and out.shape == expected.shape
@@ -138,6 +141,82 @@ def test_every_opset_matches_predict(opset, dtype):
     model = to_onnx(net, opset=opset)
     assert model.opset_import[0].version == opset
     assert _largest_difference(net, opset=opset) <= TOLERANCE
+
+
+# BatchNormalization before and after Dense, without scale or centre, after Flatten
+BATCH_NORMALIZED = {
+    "BN first": lambda: [lk.BatchNormalization(momentum=0.5), lk.Dense(6, "relu")],
+    "BN after Dense": lambda: [lk.Dense(6, "relu"), lk.BatchNormalization(momentum=0.6)],
+    "BN no scale": lambda: [lk.Dense(6, "elu"), lk.BatchNormalization(0.5, scale=False)],
+    "BN no center": lambda: [lk.Dense(6, "tanh"), lk.BatchNormalization(0.5, center=False)],
+    "BN neither": lambda: [lk.BatchNormalization(0.5, 1e-2, center=False, scale=False)],
+}
+# (input shape, layers): images of one and of three channels, and a flat input
+FLATTENED = {
+    "(28, 28)": ((28, 28), lambda: [lk.Flatten(), lk.Dense(6, "relu")]),
+    "(4, 4, 3)+BN": (
+        (4, 4, 3),
+        lambda: [lk.Flatten(), lk.BatchNormalization(momentum=0.5), lk.Dense(6, "tanh")],
+    ),
+    "(5,)": ((5,), lambda: [lk.Flatten(), lk.Dense(6, "relu")]),
+}
+
+
+def _assert_trained_away_from_the_initial_state(net):
+    for layer in net.layers:
+        if isinstance(layer, lk.BatchNormalization):
+            assert not np.allclose(layer.state["moving_mean"], 0.0)
+            assert not np.allclose(layer.state["moving_variance"], 1.0)
+            if layer.scale:
+                assert not np.allclose(layer.params["gamma"], 1.0)
+            if layer.center:
+                assert not np.allclose(layer.params["beta"], 0.0)
+
+
+@pytest.mark.parametrize("opset", [MIN_OPSET, DEFAULT_OPSET])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", sorted(BATCH_NORMALIZED))
+def test_batch_normalization_with_running_statistics_matches_predict(case, dtype, opset):
+    net = _trained([*BATCH_NORMALIZED[case](), lk.Dense(3, "softmax")], "cce", dtype, epochs=4)
+    _assert_trained_away_from_the_initial_state(net)
+    assert _largest_difference(net, opset=opset) <= TOLERANCE
+
+
+@pytest.mark.parametrize("opset", [MIN_OPSET, DEFAULT_OPSET])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", sorted(FLATTENED))
+def test_flatten_of_image_inputs_matches_predict(case, dtype, opset):
+    input_shape, layers = FLATTENED[case]
+    net = _trained([*layers(), lk.Dense(3, "softmax")], "cce", dtype, input_shape=input_shape)
+    _assert_trained_away_from_the_initial_state(net)
+    model = to_onnx(net, opset=opset)
+    (inp,) = model.graph.input
+    assert [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim] == [
+        "batch",
+        *input_shape,
+    ]
+    assert _largest_difference(net, opset=opset) <= TOLERANCE
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_batch_normalization_stays_exact_when_a_mean_dwarfs_its_spread(dtype):
+    # x s + t, the folded form, loses ~1e-4 here in float32; predict's order does not
+    net = lk.Network(
+        [lk.Input(3), lk.BatchNormalization(momentum=0.0), lk.Dense(2)], "mse", seed=0, dtype=dtype
+    )
+    X = np.random.default_rng(0).normal(1000.0, 1.0, size=(256, 3))
+    net.train(X, np.zeros((256, 2)), epochs=1, batch_size=256, learning_rate=1e-9, verbose=0)
+    assert np.allclose(net.layers[1].state["moving_mean"], 1000.0, atol=0.2)
+    assert _largest_difference(net, scale=1.0, offset=1000.0) <= TOLERANCE
+
+
+def test_batch_normalization_and_flatten_become_these_operators():
+    net = lk.Network(
+        [lk.Input((2, 3)), lk.Flatten(), lk.BatchNormalization(), lk.Dense(2, "softmax")], seed=0
+    )
+    ops = [node.op_type for node in to_onnx(net).graph.node]
+    assert ops == ["Flatten", "Sub", "Mul", "Mul", "Add", "Gemm", "Softmax"]
+    assert {"BatchNormalization", "Flatten"} <= set(exportable_layers())
 
 
 def test_float64_elu_and_leaky_relu_use_operators_onnxruntime_runs_in_float64():
