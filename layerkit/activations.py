@@ -97,6 +97,14 @@ class ActivationFunction:
         """Keyword parameters that rebuild this activation with :func:`get_activation`."""
         return {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the mask and zeros buffers are caches: rebuilt after unpickling, never restored
+        # (a read-only memory map could not be written into)
+        state = dict(self.__dict__)
+        state.pop("_mask", None)
+        state.pop("_zeros_buf", None)
+        return state
+
     def _positive(self, x: np.ndarray) -> np.ndarray:
         """``x > 0`` written into a boolean buffer kept between calls (no allocation)."""
         if np.ndim(x) == 0:

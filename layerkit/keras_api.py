@@ -110,24 +110,7 @@ def fit(
         "verbose": verbose,
         "callbacks": fit_callbacks(callbacks, initial_epoch),
     }
-    if w_val is None:
-        return net.train(x, y, x_val, y_val, **options)
-    return _train_with_validation_weights(net, x, y, x_val, y_val, w_val, options)
-
-
-def _train_with_validation_weights(
-    net: Network, x: Any, y: Any, x_val: Any, y_val: Any, w_val: Any, options: dict[str, Any]
-) -> History:
-    # Network.train has no argument for validation weights; training.train, behind it,
-    # has. This does what Network.train does around it: one call at a time on the network
-    # (its lock, shared with predict), with layerkit.io's checkpoint files.
-    from . import io
-    from .training import train
-
-    with net._lock:
-        return train(
-            net, x, y, x_val, y_val, sample_weight_val=w_val, checkpoint_files=io, **options
-        )
+    return net.train(x, y, x_val, y_val, sample_weight_val=w_val, **options)
 
 
 def _check_validation_data(validation_data: Any) -> tuple[Any, Any, Any]:

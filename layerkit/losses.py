@@ -68,6 +68,13 @@ class Loss:
     def __init__(self) -> None:
         self._scratch: dict[str, np.ndarray] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        # scratch buffers are caches: rebuilt after unpickling, never restored (a read-only
+        # memory map could not be written into)
+        state = dict(self.__dict__)
+        state["_scratch"] = {}
+        return state
+
     # -- targets ---------------------------------------------------------------------
     def prepare_targets(
         self, y: Any, n_outputs: int, dtype: Any, *, argument: str = "y"

@@ -533,6 +533,7 @@ class Network:
         validation_split: float | None = None,
         sample_weight: Any = None,
         class_weight: dict[int, float] | None = None,
+        sample_weight_val: Any = None,
         shuffle: bool | str = True,
         verbose: int = 1,
         callbacks: Sequence[Any] | None = None,
@@ -588,6 +589,11 @@ class Network:
             is not weighted.
         class_weight : dict, optional
             ``{class: weight}``, multiplied into the sample weights.
+        sample_weight_val : array_like of shape (n_val,), optional
+            Weights of the validation samples in the validation cost,
+            ``(1/n_val) sum_i w_i c_i`` (Keras's reduction); needs ``X_val``. Validation
+            accuracy is not weighted. With ``validation_split`` the held-out rows keep
+            their ``sample_weight``.
         shuffle : bool or "batch", default True
             Reshuffle the samples every epoch (from the network's generator). ``"batch"``
             (Keras's option for HDF5 data) keeps each batch a contiguous block of rows and
@@ -640,6 +646,7 @@ class Network:
                 validation_split=validation_split,
                 sample_weight=sample_weight,
                 class_weight=class_weight,
+                sample_weight_val=sample_weight_val,
                 shuffle=shuffle,
                 verbose=verbose,
                 callbacks=callbacks,
@@ -816,9 +823,10 @@ class Network:
             Fraction of ``(x, y)`` held out for validation. Unlike Keras (which takes the
             last rows), the split is random from the network's seed and stratified by class.
         validation_data : tuple, optional
-            ``(x_val, y_val)``; overrides ``validation_split``, as in Keras. The form
-            ``(x_val, y_val, sample_weight_val)`` is accepted only with weights ``None``:
-            validation data are evaluated unweighted.
+            ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``; overrides
+            ``validation_split``, as in Keras. The weights weight the validation loss as
+            ``sample_weight`` the training loss, ``(1/n_val) sum_i w_i c_i`` (Keras's
+            reduction); validation accuracy is not weighted (Keras's ``metrics``).
         shuffle : bool, default True
         class_weight : dict, optional
         sample_weight : array_like of shape (n,), optional

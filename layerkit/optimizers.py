@@ -162,6 +162,21 @@ class Optimizer:
         self._bound = None
         self._arrays = ()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Scratch arrays are caches, rebuilt by the next step; restored ones from a
+        # read-only memory map (joblib, scikit-learn's pickling check) could not be
+        # written into. The binding is by identity, which unpickling cannot keep: the
+        # optimiser binds again, as after set_state, to the first matching list it steps.
+        state = dict(self.__dict__)
+        state["_scratch"], state["_bound"], state["_arrays"] = [], None, ()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.slots = [  # updated in place by each step: must be writable
+            {k: v if v.flags.writeable else np.array(v) for k, v in s.items()} for s in self.slots
+        ]
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"

@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import copy
 import numbers
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,7 +55,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "layerkit.sklearn needs scikit-learn >= 1.6: pip install 'layerkit[sklearn]'"
     ) from exc
 
-from . import io as _io
 from ._validation import LayerkitTypeError, LayerkitValueError
 from .callbacks import StoppingCriterion
 from .layers import Dense, Dropout, Input, Layer
@@ -304,26 +301,6 @@ class _LayerkitEstimator(BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "network_")
-
-    # ------------------------------------------------------------------ pickling
-    def __getstate__(self) -> dict[str, Any]:
-        # The network travels as the bytes of its .npz file, so an unpickled network (even
-        # from a read-only memory map, as joblib and scikit-learn's checks do) gets fresh,
-        # writable buffers. Pickling the Network itself is not enough yet: layers and the
-        # row reducers (layerkit._rows) drop their buffers, but an activation's mask, a
-        # loss's scratch buffers and an optimiser's scratch arrays come back read-only, and
-        # the optimiser's binding to its parameters (by identity) does not survive.
-        state = dict(super().__getstate__())  # a copy: it may be self.__dict__ itself
-        net = state.get("network_")
-        if isinstance(net, Network):
-            state["network_"] = _NetworkBytes(net)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        blob = state.get("network_")
-        if isinstance(blob, _NetworkBytes):
-            state = {**state, "network_": blob.load()}
-        super().__setstate__(state)
 
 
 class LayerkitClassifier(ClassifierMixin, _LayerkitEstimator):
@@ -671,23 +648,6 @@ verbose, dtype, callbacks
 
 
 # ---------------------------------------------------------------------------- helpers
-class _NetworkBytes:
-    """A network as the bytes of its ``.npz`` file (see ``__getstate__``)."""
-
-    def __init__(self, net: Network) -> None:
-        # user layer classes travel by reference, so load() can rebuild them unregistered
-        self.classes = {type(layer).__name__: type(layer) for layer in net.layers}
-        with tempfile.TemporaryDirectory() as folder:
-            path = _io.save(net, Path(folder) / "network.npz")
-            self.data = path.read_bytes()
-
-    def load(self) -> Network:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "network.npz"
-            path.write_bytes(self.data)
-            return _io.load(path, custom_objects=self.classes)
-
-
 def _per_layer(value: Any, n: int, name: str, kind: type) -> list[Any]:
     """One value per hidden layer from a scalar or a sequence of length ``n``."""
     if isinstance(value, kind) and not isinstance(value, bool):

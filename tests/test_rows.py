@@ -87,12 +87,6 @@ def test_softmax_network_unpickled_from_read_only_memory_predicts_and_trains():
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="activations' masks, losses' scratch buffers and optimisers' scratch arrays "
-    "and binding are restored by unpickling, not rebuilt (activations.py, losses.py, "
-    "optimizers.py); scikit-learn's estimators keep their .npz workaround until then",
-)
 @pytest.mark.parametrize("loss", ["binary_crossentropy", "categorical_crossentropy"])
 def test_any_network_unpickled_from_read_only_memory_continues_training(loss):
     X, y = _blobs()
