@@ -130,13 +130,13 @@ def _self_test(lib: _Library) -> bool:
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
         tol = 1e-5 if dtype == np.float32 else 1e-12
-        x = rng.standard_normal(11).astype(dtype)
-        y = rng.standard_normal(11).astype(dtype)
-        want = 2.0 * x + y
+        x: np.ndarray = rng.standard_normal(11).astype(dtype)
+        y: np.ndarray = rng.standard_normal(11).astype(dtype)
+        want = np.add(np.multiply(x, 2.0), y)
         lib.axpy[y.dtype](y.size, 2.0, x.ctypes.data, 1, y.ctypes.data, 1)
         if not np.allclose(y, want, rtol=tol, atol=tol):
             return False
-        want = -0.5 * x + 0.75 * y
+        want = np.add(np.multiply(x, -0.5), np.multiply(y, 0.75))
         lib.axpby[y.dtype](y.size, -0.5, x.ctypes.data, 1, 0.75, y.ctypes.data, 1)
         if not np.allclose(y, want, rtol=tol, atol=tol):
             return False

@@ -27,6 +27,8 @@ try:
     from layerkit import _blas
 except ImportError:  # pragma: no cover - layerkit is the repository itself
     _blas = None
+if not hasattr(_blas, "gemm"):  # layerkit's BLAS module now offers axpy/axpby only
+    _blas = None
 
 
 _MIN = _blas.MIN_ELEMENTS if _blas is not None else 0
@@ -160,9 +162,7 @@ class FusedPeer(Peer):
     name = "fused"
 
     def versions(self) -> dict[str, str]:
-        return {
-            "fused_blas": "numpy's own (layerkit._blas)" if _blas and _blas.available else "numpy"
-        }
+        return {"fused_blas": "numpy's own (layerkit._blas)" if _blas is not None else "numpy"}
 
     def build(self, spec: ModelSpec) -> _Net:
         if spec.dropout or spec.optimizer != "sgd":
