@@ -31,6 +31,7 @@ from ._html import network_rows
 from ._validation import (
     LayerkitTypeError,
     LayerkitValueError,
+    all_finite,
     cast_checked,
     check_features,
     check_finite,
@@ -433,8 +434,10 @@ class Network:
             for start in range(0, n, chunk):
                 # Chunk by chunk: a memmap larger than memory is never loaded whole.
                 xb = cast_checked(X[start : start + chunk], self.dtype, "X")
-                check_finite(xb, "X")
                 out[start : start + len(xb)] = self.run(xb, training=False)
+                witness = self.layers[1].nonfinite_witness()
+                if witness is None or not all_finite(witness):
+                    check_finite(xb, "X")
         return out
 
     def predict_proba(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:

@@ -927,3 +927,24 @@ def test_cli_without_a_command_exits_2(capsys):
     assert code == 2
     code, err = _cli(["fly"], capsys)
     assert code == 2 and "invalid choice: 'fly'" in err
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("first", ["dense", "dense_zero_column", "flatten"])
+def test_predict_refuses_a_nonfinite_input_whatever_the_first_layer_and_its_weights(bad, first):
+    # a Dense first layer's z[:, 0] witnesses the input, even where W's column 0 is zero
+    # (inf * 0 is NaN); another first layer falls back to reading the whole input
+    if first == "flatten":
+        net = lk.Network([lk.Input((2, 2)), lk.Flatten(), lk.Dense(3, "softmax")], seed=0)
+        X = np.ones((300, 2, 2))
+        X[123, 1, 0] = bad
+    else:
+        net = lk.Network([lk.Input(4), lk.Dense(3, "relu"), lk.Dense(2, "softmax")], seed=0)
+        if first == "dense_zero_column":
+            net.layers[1].params["W"][:, 0] = 0.0
+        X = np.ones((300, 4))
+        X[123, 2] = bad
+    with pytest.raises(lk.LayerkitValueError, match=r"^X contains NaN or infinity"):
+        net.predict(X, batch_size=100)
+    X[123] = 1.0
+    assert np.all(np.isfinite(net.predict(X, batch_size=100)))

@@ -159,6 +159,16 @@ class Layer:
         """
         return None
 
+    def nonfinite_witness(self) -> np.ndarray | None:
+        """After a forward pass as the first layer: a small array with a NaN or an infinity
+        wherever a row of the input had one, or ``None`` (the default) for no such promise.
+
+        :meth:`Network.predict` must refuse non-finite input. With a witness it checks
+        that small array and reads the whole input only when the witness is not finite;
+        without one it reads the whole input, one more pass over memory.
+        """
+        return None
+
     # ---------------------------------------------------------------- registrations
     def add_param(self, key: str, value: Any, *, penalize: bool = False) -> np.ndarray:
         """Register a trainable array (cast to ``self.dtype``) and its zeroed gradient.

@@ -147,6 +147,11 @@ class Dense(Layer):
             return None
         return np.matmul(delta, self.params["W"].T, out=self._workspace("dx", self._x.shape))
 
+    def nonfinite_witness(self) -> np.ndarray | None:
+        # z_i0 = sum_k x_ik W_k0 + b_0: a NaN or an infinity in row i of x makes it NaN or
+        # infinite whatever W is (inf * 0 is NaN), so one column of z witnesses the input.
+        return None if self._z is None else self._z[:, 0]
+
     def kink_signature(self) -> np.ndarray | None:
         return None if self._z is None else self.activation.kink_signature(self._z)
 
