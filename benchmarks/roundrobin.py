@@ -14,6 +14,10 @@ Usage::
 
     python -m benchmarks.roundrobin                      # 784-200-30-10 on Fashion-MNIST
     python -m benchmarks.roundrobin --before /tmp/base --rounds 15 --out results/rr.json
+    python -m benchmarks.roundrobin --predict --before /tmp/base --rounds 31
+
+``--predict`` times ``predict`` on 10,000 rows instead of a training epoch, layerkit
+against ``--before`` (required), both with the same weights.
 """
 
 from __future__ import annotations
@@ -108,6 +112,36 @@ def run(rounds: int, n: int | None, before: Path | None, batch_size: int) -> dic
     }
 
 
+def run_predict(rounds: int, before: Path, n: int = 10_000) -> dict[str, Any]:
+    """Median ratio of ``predict`` times, this checkout over ``before``, same weights."""
+    import layerkit as lk
+
+    other = _import_as("layerkit_before", before)
+    X = np.random.default_rng(0).random((n, 784), dtype=np.float32)
+    spec = ModelSpec(sizes=[784, 200, 30, 10])
+    now, then = LayerkitPeer(), _Before(other)
+    now.lk = lk
+    a, b = now.build(spec), then.build(spec)
+    b.set_weights(a.get_weights())
+    if not np.allclose(a.predict(X), b.predict(X), atol=1e-5):
+        raise SystemExit("the two versions disagree on the same weights")
+    times: dict[str, list[float]] = {"layerkit": [], "before": []}
+    for _ in range(rounds):
+        for name, net in (("layerkit", a), ("before", b)):
+            t = time.perf_counter()
+            net.predict(X)
+            times[name].append(time.perf_counter() - t)
+    ratio = statistics.median(
+        x / y for x, y in zip(times["layerkit"], times["before"], strict=True)
+    )
+    return {
+        "rounds": rounds,
+        "samples": n,
+        "median_ratio": {"layerkit/before": ratio},
+        "seconds": times,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -118,8 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--before", type=Path, default=None, help="another checkout to compare")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    parser.add_argument("--predict", action="store_true", help="time predict, not training")
     args = parser.parse_args(argv)
-    result = run(args.rounds, args.samples, args.before, args.batch_size)
+    if args.predict:
+        if args.before is None:
+            parser.error("--predict compares against --before DIR")
+        result = run_predict(args.rounds, args.before)
+    else:
+        result = run(args.rounds, args.samples, args.before, args.batch_size)
     for name, ratio in result["median_ratio"].items():
         print(f"{name}: {ratio:.3f} (median of {args.rounds} rounds)")
     if args.out is not None:

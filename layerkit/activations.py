@@ -98,22 +98,31 @@ class ActivationFunction:
         return {}
 
     def __getstate__(self) -> dict[str, Any]:
-        # the mask and zeros buffers are caches: rebuilt after unpickling, never restored
-        # (a read-only memory map could not be written into)
+        # the buffers are caches: rebuilt after unpickling, never restored (a read-only
+        # memory map could not be written into)
         state = dict(self.__dict__)
-        state.pop("_mask", None)
-        state.pop("_zeros_buf", None)
+        state.pop("_buffers", None)
         return state
+
+    def _buffer(self, name: str, x: np.ndarray, dtype: Any, make: Callable) -> np.ndarray:
+        """``make(x.shape, dtype)``, kept between calls (no allocation): grown only for a
+        larger batch, and its first rows returned for a smaller one."""
+        buffers = self.__dict__.setdefault("_buffers", {})
+        buf = buffers.get(name)
+        if (
+            buf is None
+            or buf.shape[0] < x.shape[0]
+            or buf.shape[1:] != x.shape[1:]
+            or buf.dtype != dtype
+        ):
+            buf = buffers[name] = make(x.shape, dtype=dtype)
+        return buf[: x.shape[0]]
 
     def _positive(self, x: np.ndarray) -> np.ndarray:
         """``x > 0`` written into a boolean buffer kept between calls (no allocation)."""
         if np.ndim(x) == 0:
             return np.asarray(x > 0)
-        mask = self.__dict__.get("_mask")
-        if mask is None or mask.shape[0] < x.shape[0] or mask.shape[1:] != x.shape[1:]:
-            mask = self._mask = np.empty(x.shape, dtype=bool)
-        mask = mask[: x.shape[0]]
-        return np.greater(x, 0, out=mask)
+        return np.greater(x, 0, out=self._buffer("mask", x, np.dtype(bool), np.empty))
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -211,23 +220,11 @@ class ReLU(ActivationFunction):
         if np.ndim(z) == 0:
             return np.maximum(z, 0.0, out=out)
         # against an array of zeros: NumPy's loop for a scalar operand is three times slower
-        return np.maximum(z, self._zeros(z), out=out)
+        return np.maximum(z, self._buffer("zeros", z, z.dtype, np.zeros), out=out)
 
     def derivative(self, z, a=None):
         z = np.asarray(z)
         return (z > 0).astype(np.result_type(z.dtype, np.float32))
-
-    def _zeros(self, z: np.ndarray) -> np.ndarray:
-        """Zeros of ``z``'s shape and dtype, kept between calls (no allocation)."""
-        zeros = self.__dict__.get("_zeros_buf")
-        if (
-            zeros is None
-            or zeros.shape[0] < z.shape[0]
-            or zeros.shape[1:] != z.shape[1:]
-            or zeros.dtype != z.dtype
-        ):
-            zeros = self._zeros_buf = np.zeros(z.shape, dtype=z.dtype)
-        return zeros[: z.shape[0]]
 
     def backward(self, z, a, grad, out=None):
         # a > 0 exactly where z > 0

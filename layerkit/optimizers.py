@@ -69,8 +69,8 @@ class Optimizer:
         self.slots: list[dict[str, np.ndarray]] = []
         self._scratch: list[np.ndarray] = []
         # (shape, dtype) of each parameter of the list this optimiser steps, and the
-        # identity of its first array: state belongs to one list of parameters
-        self._bound: tuple[Any, ...] | None = None
+        # arrays themselves: state belongs to one list of parameters
+        self._layout: tuple[Any, ...] | None = None
         self._arrays: tuple[np.ndarray, ...] = ()
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray | None]) -> None:
@@ -90,8 +90,8 @@ class Optimizer:
         """Raise unless this optimiser may step ``params``: its state (if any) belongs to
         that list of arrays. ``train()`` calls it before anything changes."""
         layout = tuple((p.shape, p.dtype.str) for p in params)
-        if self._bound is not None and (
-            self._bound[0] != layout or (params and self._bound[1] is not params[0])
+        if self._layout is not None and (
+            self._layout != layout or (params and self._arrays[0] is not params[0])
         ):
             raise LayerkitValueError(
                 f"this {type(self).__name__} already holds the state (slots, iteration count) "
@@ -101,7 +101,7 @@ class Optimizer:
         if self.slots and [
             tuple((v.shape, v.dtype.str) for v in s.values()) for s in self.slots
         ] != [tuple((p.shape, p.dtype.str) for _ in self.slot_names) for p in params]:
-            if self._bound is None:  # slots loaded from a file for another model
+            if self._layout is None:  # slots loaded from a file for another model
                 raise LayerkitValueError(
                     f"this {type(self).__name__}'s slots do not match the network's "
                     "parameters; call optimizer.reset() to start afresh"
@@ -114,7 +114,7 @@ class Optimizer:
             self.slots = [{name: np.zeros_like(p) for name in self.slot_names} for p in params]
         if len(self._scratch) != len(params):
             self._scratch = [np.empty_like(p) for p in params]
-        self._bound = (tuple((p.shape, p.dtype.str) for p in params), params[0] if params else None)
+        self._layout = tuple((p.shape, p.dtype.str) for p in params)
         self._arrays = tuple(params)
 
     def _bound_to(self, params: Sequence[np.ndarray]) -> bool:
@@ -128,7 +128,7 @@ class Optimizer:
         self.iterations = 0
         self.slots = []
         self._scratch = []
-        self._bound = None
+        self._layout = None
         self._arrays = ()
 
     def update(
@@ -159,7 +159,7 @@ class Optimizer:
         self.iterations = int(state["iterations"])
         self.slots = [{k: np.array(v) for k, v in s.items()} for s in state["slots"]]
         self._scratch = []
-        self._bound = None
+        self._layout = None
         self._arrays = ()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -168,7 +168,7 @@ class Optimizer:
         # written into. The binding is by identity, which unpickling cannot keep: the
         # optimiser binds again, as after set_state, to the first matching list it steps.
         state = dict(self.__dict__)
-        state["_scratch"], state["_bound"], state["_arrays"] = [], None, ()
+        state["_scratch"], state["_layout"], state["_arrays"] = [], None, ()
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

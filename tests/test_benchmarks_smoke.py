@@ -49,3 +49,18 @@ def _rows(node):
     elif isinstance(node, list):
         for value in node:
             yield from _rows(value)
+
+
+def test_round_robin_predict_mode_compares_two_checkouts_on_the_same_weights(tmp_path):
+    # this checkout against itself: the same code, so the two outputs must agree and the
+    # result file must hold one ratio and a time per round for each side
+    out = tmp_path / "rr.json"
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.roundrobin", "--predict", "--before", str(ROOT),
+         "--rounds", "2", "--out", str(out)],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    result = json.loads(out.read_text())
+    assert set(result["median_ratio"]) == {"layerkit/before"}
+    assert result["median_ratio"]["layerkit/before"] > 0
+    assert [len(v) for v in result["seconds"].values()] == [2, 2]
