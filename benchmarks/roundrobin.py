@@ -3,7 +3,9 @@
 The machines these benchmarks run on are shared: a slow minute of the host hits whichever
 process runs in it. Here every round trains one epoch of each implementation in turn, in
 one process, on the same data, so a slow phase hits all of them alike; each round gives
-one ratio per peer, and the median ratio over the rounds is reported.
+one ratio per peer, and the median ratio over the rounds is reported. The order rotates
+from round to round, so that no peer always follows the same one (whose leftovers in the
+caches it would inherit).
 
 Peers: ``layerkit`` (this checkout), ``numpy`` (a plain 40-line NumPy loop: fancy-index
 gather, new temporaries, ``W -= lr * g``), ``bound`` (the matrix products alone), and
@@ -90,8 +92,9 @@ def run(rounds: int, n: int | None, before: Path | None, batch_size: int) -> dic
     for peer in peers:  # warm-up epoch: workspaces, slots, caches
         peer.fit(models[peer.name], X, y, spec, epochs=1)
     times: dict[str, list[float]] = {peer.name: [] for peer in peers}
-    for _ in range(rounds):
-        for peer in peers:
+    for r in range(rounds):
+        # each round starts with the next peer: no peer always runs after the same one
+        for peer in peers[r % len(peers) :] + peers[: r % len(peers)]:
             t = time.perf_counter()
             peer.fit(models[peer.name], X, y, spec, epochs=1)
             times[peer.name].append(time.perf_counter() - t)

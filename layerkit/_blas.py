@@ -1,12 +1,12 @@
-"""NumPy's own BLAS for the optimisers' one-pass updates (the one fast path, and its only user
-is :mod:`layerkit.optimizers`).
+"""NumPy's own BLAS, for the optimisers' one-pass updates (its only user is
+:mod:`layerkit.optimizers`).
 
 An update ``W <- W - eta g`` takes NumPy two passes over memory (``eta g`` into a scratch
 array, then the sum), on one core. BLAS ``axpy`` (``y <- alpha x + y``) and ``axpby``
-(``y <- alpha x + beta y``) do it in one pass, on NumPy's BLAS threads: on the first layer of
-a 784-200-30-10 MLP that is about 5% of an epoch with two threads
-(``benchmarks/README.md``). Gradients are computed and stored as usual; only the way an
-optimiser adds them changes.
+(``y <- alpha x + beta y``) do it in one pass, on NumPy's BLAS threads. When the gradient
+is a product ``a @ b`` not yet formed (:mod:`layerkit._products`), ``gemm``
+(``C <- alpha a b + beta C``) applies it in the product itself: ``W <- W - eta x^T delta``
+with ``alpha = -eta`` and ``beta = 1``, and the gradient array is neither written nor read.
 
 The functions call the BLAS that NumPy itself loaded, through :mod:`ctypes`: the same
 library and thread pool as ``np.matmul``. (SciPy's wheels bundle a second OpenBLAS: calling
@@ -27,11 +27,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["MIN_ELEMENTS", "available", "axpby", "axpy"]
+__all__ = ["MIN_ELEMENTS", "available", "axpby", "axpy", "gemm"]
 
 #: below this many elements a ctypes call (a few microseconds) costs more than the NumPy
 #: pass it saves: callers keep to NumPy for small arrays
 MIN_ELEMENTS = 1 << 14
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 # (prefix, suffix, integer type) of the CBLAS symbols of the builds we recognise. The
 # suffix ``64_`` marks the 64-bit-integer interface, so the integer width is never guessed.
@@ -44,6 +46,7 @@ _SYMBOLS = (
 
 class _Library:
     def __init__(self, lib: ctypes.CDLL, prefix: str, suffix: str, integer: type) -> None:
+        self.gemm: dict[np.dtype, Callable] = {}
         self.axpy: dict[np.dtype, Callable] = {}
         self.axpby: dict[np.dtype, Callable] = {}
         # ctypes would silently wrap a larger size into a wrong 32-bit argument
@@ -52,6 +55,12 @@ class _Library:
             (np.float32, "s", ctypes.c_float),
             (np.float64, "d", ctypes.c_double),
         ):
+            g = getattr(lib, f"{prefix}{letter}gemm{suffix}")
+            g.restype = None
+            g.argtypes = [integer, integer, integer, integer, integer, integer, real,
+                          ctypes.c_void_p, integer, ctypes.c_void_p, integer, real,
+                          ctypes.c_void_p, integer]  # fmt: skip
+            self.gemm[np.dtype(dtype)] = g
             a = getattr(lib, f"{prefix}{letter}axpy{suffix}")
             a.restype = None
             a.argtypes = [integer, real, ctypes.c_void_p, integer, ctypes.c_void_p, integer]
@@ -89,10 +98,57 @@ def _open() -> _Library | None:
         for prefix, suffix, integer in _SYMBOLS:
             if all(
                 hasattr(lib, f"{prefix}{name}{suffix}")
-                for name in ("saxpy", "daxpy", "saxpby", "daxpby")
+                for name in ("sgemm", "dgemm", "saxpy", "daxpy", "saxpby", "daxpby")
             ):
                 return _Library(lib, prefix, suffix, integer)
     return None
+
+
+def _layout(a: np.ndarray) -> tuple[int, int] | None:
+    """``(transpose flag, leading dimension)`` of a 2-D operand for row-major BLAS."""
+    item = a.itemsize
+    s0, s1 = a.strides
+    rows, cols = a.shape
+    if s1 == item and s0 % item == 0 and s0 // item >= max(cols, 1):
+        return _NO_TRANS, s0 // item
+    if s0 == item and s1 % item == 0 and s1 // item >= max(rows, 1):
+        return _TRANS, s1 // item  # a.T is row-contiguous: pass it, transposed
+    return None
+
+
+def gemm(alpha: float, a: np.ndarray, b: np.ndarray, beta: float, c: np.ndarray) -> bool:
+    """``c <- alpha a @ b + beta c`` in place; ``False`` (nothing done) if BLAS cannot.
+
+    ``a`` and ``b`` are 2-D, rows or columns contiguous (a transposed view is fine), of
+    ``c``'s dtype; ``c`` is C-contiguous, writeable, and overlaps neither.
+    """
+    lib = _library()
+    if lib is None:
+        return False
+    fn = lib.gemm.get(c.dtype)
+    flags = c.flags
+    if (
+        fn is None
+        or a.ndim != 2
+        or b.ndim != 2
+        or a.dtype != c.dtype
+        or b.dtype != c.dtype
+        or not flags.c_contiguous
+        or not flags.writeable
+    ):
+        return False
+    m, k = a.shape
+    n = b.shape[1]
+    if b.shape[0] != k or c.shape != (m, n) or not (m and n and k):
+        return False
+    la, lb = _layout(a), _layout(b)
+    if la is None or lb is None or max(m * k, k * n, m * n, la[1], lb[1]) > lib.max_int:
+        return False
+    if np.may_share_memory(c, a) or np.may_share_memory(c, b):
+        return False
+    fn(_ROW_MAJOR, la[0], lb[0], m, n, k, alpha, a.ctypes.data, la[1], b.ctypes.data, lb[1],
+       beta, c.ctypes.data, n)  # fmt: skip
+    return True
 
 
 def _vectors(x: np.ndarray, y: np.ndarray) -> bool:
@@ -126,10 +182,18 @@ def axpby(alpha: float, x: np.ndarray, beta: float, y: np.ndarray) -> bool:
 
 
 def _self_test(lib: _Library) -> bool:
-    """Both functions and both dtypes against NumPy: a library we misread is never used."""
+    """Every function and both dtypes against NumPy: a library we misread is never used."""
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
         tol = 1e-5 if dtype == np.float32 else 1e-12
+        a = rng.standard_normal((5, 3)).astype(dtype)
+        b = rng.standard_normal((5, 4)).astype(dtype)
+        c = rng.standard_normal((3, 4)).astype(dtype)
+        want = np.add(np.multiply(np.matmul(a.T, b), -0.5), np.multiply(c, 0.25))
+        lib.gemm[c.dtype](_ROW_MAJOR, _TRANS, _NO_TRANS, 3, 4, 5, -0.5, a.ctypes.data, 3,
+                          b.ctypes.data, 4, 0.25, c.ctypes.data, 4)  # fmt: skip
+        if not np.allclose(c, want, rtol=tol, atol=tol):
+            return False
         x: np.ndarray = rng.standard_normal(11).astype(dtype)
         y: np.ndarray = rng.standard_normal(11).astype(dtype)
         want = np.add(np.multiply(x, 2.0), y)
@@ -158,5 +222,6 @@ def _library() -> _Library | None:
 
 
 def available() -> bool:
-    """Whether :func:`axpy` and :func:`axpby` run (otherwise they return ``False``)."""
+    """Whether :func:`gemm`, :func:`axpy` and :func:`axpby` run (otherwise they return
+    ``False``)."""
     return _library() is not None

@@ -62,6 +62,11 @@ class RowReducer:
             buf = self._value_bufs[key] = np.empty(self._capacity, dtype=self._dtype)
         return buf[: self._m]
 
+    def scratch(self, key: str) -> np.ndarray:
+        """A buffer of one value per row of the last array seen (valid until the reducer
+        sees another batch size)."""
+        return self._values(key)
+
     def argmax(self, x: np.ndarray) -> np.ndarray:
         """Index of each row's maximum (the first, on ties; of a NaN, if any)."""
         self._views(x)

@@ -51,6 +51,11 @@ __all__ = [
 ]
 
 
+def _ndim(x: Any) -> int:
+    # np.ndim dispatches through __array_function__: several times slower on an array
+    return x.ndim if isinstance(x, np.ndarray) else np.ndim(x)
+
+
 class ActivationFunction:
     """Base class of activations.
 
@@ -83,6 +88,14 @@ class ActivationFunction:
     def __call__(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
 
+    def log_normalizer(self, z: np.ndarray) -> np.ndarray | None:
+        """``log sum_k exp(z_k)`` of each row of ``z`` if the last call, on this very ``z``,
+        computed it on the way (softmax does), else ``None``.
+
+        Cross-entropy then takes its cost from the logits without another pass over them.
+        """
+        return None
+
     def derivative(self, z: np.ndarray, a: np.ndarray | None = None) -> np.ndarray:
         """Elementwise ``f'(z)``; ``a = f(z)`` may be passed to save recomputing it."""
         raise NotImplementedError(f"{self.name} has no elementwise derivative")
@@ -102,6 +115,7 @@ class ActivationFunction:
         # memory map could not be written into)
         state = dict(self.__dict__)
         state.pop("_buffers", None)
+        state.pop("_last", None)
         return state
 
     def _buffer(self, name: str, x: np.ndarray, dtype: Any, make: Callable) -> np.ndarray:
@@ -120,7 +134,7 @@ class ActivationFunction:
 
     def _positive(self, x: np.ndarray) -> np.ndarray:
         """``x > 0`` written into a boolean buffer kept between calls (no allocation)."""
-        if np.ndim(x) == 0:
+        if _ndim(x) == 0:
             return np.asarray(x > 0)
         return np.greater(x, 0, out=self._buffer("mask", x, np.dtype(bool), np.empty))
 
@@ -217,9 +231,10 @@ class ReLU(ActivationFunction):
     kinks = (0.0,)
 
     def __call__(self, z, out=None):
-        if np.ndim(z) == 0:
+        if _ndim(z) == 0 or z.size < 4096:
             return np.maximum(z, 0.0, out=out)
-        # against an array of zeros: NumPy's loop for a scalar operand is three times slower
+        # against an array of zeros: NumPy's loop for a scalar operand is three times
+        # slower, which shows on large batches (on small ones, fetching the buffer costs more)
         return np.maximum(z, self._buffer("zeros", z, z.dtype, np.zeros), out=out)
 
     def derivative(self, z, a=None):
@@ -325,7 +340,7 @@ class Softmax(ActivationFunction):
         self._rows = RowReducer()
 
     def __call__(self, z, out=None):
-        if np.ndim(z) != 2:
+        if _ndim(z) != 2:
             out = np.subtract(z, np.max(z, axis=-1, keepdims=True), out=out)
             np.exp(out, out=out)
             out /= np.sum(out, axis=-1, keepdims=True)
@@ -336,7 +351,18 @@ class Softmax(ActivationFunction):
         np.exp(out, out=out)
         total = self._rows.sum(out)
         out /= total[:, None]
+        self._last = (z, zmax, total)
         return out
+
+    def log_normalizer(self, z):
+        # logsumexp(z) = max z + log sum exp(z - max z): both parts are the last call's
+        last = self.__dict__.get("_last")
+        if last is None or last[0] is not z:
+            return None
+        _, zmax, total = last
+        lse = np.log(total, out=self._rows.scratch("lse"))
+        lse += zmax
+        return lse
 
     def backward(self, z, a, grad, out=None):
         out = np.multiply(grad, a, out=out)

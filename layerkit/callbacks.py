@@ -289,6 +289,7 @@ class CallbackList:
         self.model = model
         self.epoch_offset = epoch_offset
         self._keras = [getattr(cb, "convention", "layerkit") == "keras" for cb in self.callbacks]
+        self._any_keras = any(self._keras)
         for cb, keras in zip(self.callbacks, self._keras, strict=True):
             if keras:
                 cb.set_model(model)
@@ -319,7 +320,7 @@ class CallbackList:
                 cb.on_epoch_begin(self.model, epoch)
 
     def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
-        if any(self._keras):
+        if self._any_keras:
             if batch == 0:
                 self._cost_sum, self._seen = 0.0, 0
             self._cost_sum += logs["cost"] * logs["size"]

@@ -24,6 +24,7 @@ warnings. Without logits (a custom output layer) ``log`` is taken of ``a`` clipp
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
 
 import numpy as np
@@ -46,6 +47,19 @@ __all__ = [
     "available_losses",
     "get_loss",
 ]
+
+
+_TAKES_LSE: dict[type, bool] = {}
+
+
+def _takes_lse(cls: type) -> bool:
+    """Whether ``cls.per_sample_from_logits`` accepts ``lse`` (a user's loss written
+    before it existed, with three arguments, keeps working)."""
+    known = _TAKES_LSE.get(cls)
+    if known is None:
+        method = getattr(cls, "per_sample_from_logits")  # noqa: B009
+        known = _TAKES_LSE[cls] = "lse" in inspect.signature(method).parameters
+    return known
 
 
 class Loss:
@@ -92,9 +106,10 @@ class Loss:
         logits: np.ndarray,
         target: np.ndarray,
         output: np.ndarray | None = None,
+        lse: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Per-sample cost from the output pre-activation (``output = f(logits)``, when
-        given, may save work)."""
+        """Per-sample cost from the output pre-activation (``output = f(logits)`` and
+        ``lse``, each row's ``logsumexp(logits)``, when given, may save work)."""
         raise NotImplementedError(f"{self.name} has no logit form")
 
     def value(
@@ -104,18 +119,22 @@ class Loss:
         *,
         logits: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
+        lse: np.ndarray | None = None,
     ) -> float:
         """``J = (1/m) sum_i w_i c_i``; from ``logits`` when given (fused outputs) or when
-        the output is the logits (``from_logits``)."""
+        the output is the logits (``from_logits``). ``lse``: each row's
+        ``logsumexp(logits)``, when the output activation computed it."""
         if self.from_logits:
             costs = self.per_sample_from_logits(output, target)
         elif logits is None:
             costs = self.per_sample(output, target)
-        else:
+        elif lse is None or not _takes_lse(type(self)):
             costs = self.per_sample_from_logits(logits, target, output)
+        else:
+            costs = self.per_sample_from_logits(logits, target, output, lse)
         m = costs.shape[0]
         if sample_weight is None:
-            return float(costs.sum(dtype=np.float64)) / m
+            return float(np.add.reduce(costs, dtype=np.float64)) / m
         return float(np.dot(costs.astype(np.float64), sample_weight) / m)
 
     # -- gradients ---------------------------------------------------------------------
@@ -230,7 +249,7 @@ class BinaryCrossentropy(Loss):
         a = _clip_probability(output)
         return -np.sum(target * np.log(a) + (1.0 - target) * np.log1p(-a), axis=1)
 
-    def per_sample_from_logits(self, logits, target, output=None):
+    def per_sample_from_logits(self, logits, target, output=None, lse=None):
         t = self._buffer("t", logits)
         np.abs(logits, out=t)
         np.negative(t, out=t)
@@ -285,7 +304,9 @@ class CategoricalCrossentropy(Loss):
     def per_sample(self, output, target):
         return -np.sum(target * np.log(_clip_probability(output)), axis=1)
 
-    def per_sample_from_logits(self, logits, target, output=None):
+    def per_sample_from_logits(self, logits, target, output=None, lse=None):
+        if lse is not None:  # the softmax's own (Softmax.log_normalizer)
+            return np.subtract(lse, np.einsum("ij,ij->i", target, logits))
         rows = self._rows
         j = rows.argmax(logits)
         zmax = rows.at(logits, j, "zmax")

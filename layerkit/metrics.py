@@ -422,10 +422,14 @@ def precision_recall_f1(
         weights = ((predicted + support) > 0).astype(np.float64)
     else:
         weights = support.astype(np.float64)
-    weights /= weights.sum()
-    return PrecisionRecallF1(
-        float(precision @ weights), float(recall @ weights), float(f1 @ weights), len(t)
-    )
+    total = weights.sum()
+
+    def mean(values: np.ndarray) -> float:
+        # as np.average (and scikit-learn): the weighted sum, then one division, so that
+        # a mean of exactly 0.5 prints as sklearn prints it
+        return float((values * weights).sum() / total)
+
+    return PrecisionRecallF1(mean(precision), mean(recall), mean(f1), len(t))
 
 
 def classification_report(

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ._html import network_rows
+from ._products import Gradients, worth_deferring
 from ._validation import (
     LayerkitTypeError,
     LayerkitValueError,
@@ -135,6 +136,10 @@ class Network:
         self._penalty_override: float | None = None
         self._penalty_enabled = True
         self._lock = threading.RLock()
+        # grads that may hold pending products while training (layerkit._products)
+        self._armed: tuple[tuple[Layer, Gradients], ...] = ()
+        self._checked_plan: tuple[Any, ...] | None = None  # see backward()
+        self._planned_first = -1  # see _plan_backward()
         try:
             self._build()
             self._check_output_for_loss()
@@ -340,10 +345,48 @@ class Network:
         return self.forward(X, training=training)
 
     def run(self, x: np.ndarray, training: bool) -> np.ndarray:
-        """Forward pass of an array already checked and cast (for training loops)."""
+        """Forward pass of an array already checked and cast (for training loops).
+
+        Gradients still pending as products are formed first: the pass overwrites the
+        buffers their factors live in (see :meth:`arm_products`).
+        """
+        for _, grads in self._armed:
+            grads.settle()
         for layer in self.layers[1:]:
             x = layer.forward(x, training=training)
         return x
+
+    # ------------------------------------------------------------------ pending products
+    def arm_products(self, armed: bool) -> bool:
+        """Let layers record gradients as pending products, formed when read
+        (:mod:`layerkit._products`), or stop and form what is pending. Returns whether any
+        layer was armed (only layers with an array large enough to gain are).
+
+        The training loop arms them for an optimiser that applies products
+        (:attr:`~layerkit.Optimizer.applies_products`) and calls
+        :meth:`retire_products` before each step's batch.
+        """
+        for _, grads in self._armed:
+            grads.arm(False)
+        self._armed = ()
+        if armed:
+            self._armed = tuple(
+                (layer, layer.grads)
+                for layer in self.layers
+                if isinstance(layer.grads, Gradients) and worth_deferring(layer.params)
+            )
+            for _, grads in self._armed:
+                grads.arm(True)
+        return bool(self._armed)
+
+    def retire_products(self) -> None:
+        """Before a training step: discard the pending products the step's backward pass
+        replaces (trainable layers') and form the others (a layer frozen since)."""
+        for layer, grads in self._armed:
+            if layer.trainable:
+                grads.discard()
+            else:
+                grads.settle()
 
     def backward(self, delta: np.ndarray, *, preactivation: bool = False) -> None:
         """Propagate ``delta`` from the output back to the first layer that needs it.
@@ -355,14 +398,19 @@ class Network:
         """
         first = self._plan_backward()
         last = len(self.layers) - 1
+        # checked on the first pass of each batch shape and plan, not on every step
+        plan = (delta.shape, first, preactivation)
+        check = plan != self._checked_plan
         for i in range(last, first - 1, -1):
             layer = self.layers[i]
             if i == last and preactivation:
                 delta_in = layer.backward_preactivation(delta)  # type: ignore[attr-defined]
             else:
                 delta_in = layer.backward(delta)
-            _check_backward(layer, delta_in, delta)
+            if check:
+                _check_backward(layer, delta_in, delta)
             delta = delta_in
+        self._checked_plan = plan
 
     def _plan_backward(self) -> int:
         """Index of the first layer the backward pass visits; sets ``needs_input_grad``.
@@ -370,10 +418,15 @@ class Network:
         Layers before the first trainable layer with parameters have nothing to learn and
         nothing after them needs ``dJ/dx``, so backward stops there.
         """
-        trainable = [i for i, layer in enumerate(self.layers) if layer.params and layer.trainable]
-        first = trainable[0] if trainable else len(self.layers)
+        first = len(self.layers)
         for i, layer in enumerate(self.layers):
-            layer.needs_input_grad = i > first
+            if layer.trainable and layer.params:
+                first = i
+                break
+        if first != self._planned_first:
+            for i, layer in enumerate(self.layers):
+                layer.needs_input_grad = i > first
+            self._planned_first = first
         return first
 
     def compute_gradients(
@@ -393,7 +446,7 @@ class Network:
         """
         output = self.run(x, training)
         cost = self.data_cost(output, target, weight)
-        buffer = self.layers[-1]._workspace("loss_delta", output.shape)
+        buffer = self.layers[-1].workspace("loss_delta", output.shape)
         if self._fused:
             delta = self.loss_fn.fused_delta(output, target, sample_weight=weight, out=buffer)
         else:
@@ -409,8 +462,17 @@ class Network:
         With a fused output the cost is computed from the logits ``z`` (exact for any
         magnitude).
         """
-        logits = self.layers[-1].preactivation if self._fused else None  # type: ignore[attr-defined]
-        return self.loss_fn.value(output, target, logits=logits, sample_weight=weight)
+        if not self._fused:
+            return self.loss_fn.value(output, target, sample_weight=weight)
+        last: Any = self.layers[-1]
+        logits = last.preactivation
+        return self.loss_fn.value(
+            output,
+            target,
+            logits=logits,
+            sample_weight=weight,
+            lse=last.activation.log_normalizer(logits),
+        )
 
     # ------------------------------------------------------------------ public evaluation
     def predict(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
@@ -737,7 +799,7 @@ class Network:
         for layer, key, lam in self._penalties():
             w = layer.params[key]
             if layer.trainable:
-                scratch = layer._workspace(f"penalty_{key}", w.shape)
+                scratch = layer.workspace(f"penalty_{key}", w.shape)
                 np.multiply(w, lam, out=scratch)
                 layer.grads[key] += scratch
             flat = w.ravel()
@@ -921,10 +983,14 @@ class Network:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         del state["_lock"]  # locks cannot be pickled or copied; each copy gets its own
+        state["_armed"] = ()  # a copy's gradients are formed (Gradients pickles formed)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_armed", ())
+        self.__dict__.setdefault("_checked_plan", None)
+        self.__dict__.setdefault("_planned_first", -1)
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:

@@ -22,6 +22,11 @@ Large arrays are updated in one pass through NumPy's own BLAS (``axpy``/``axpby`
 :mod:`layerkit._blas`), smaller ones, or all of them without that library, by NumPy: the
 same arithmetic, to rounding. Gradients are never touched.
 
+In training, a gradient may reach :meth:`Optimizer.step` as a
+:class:`~layerkit._products.Product`: the factors of ``dJ/dW = x^T delta``, not yet
+formed (layerkit's one fast path, :mod:`layerkit._products`). SGD applies it inside the
+product, one BLAS ``gemm``; any other optimiser forms it and runs :meth:`Optimizer.update`.
+
 An optimiser keeps state for one list of parameters: once it has stepped one network's
 parameters, it refuses another's (call :meth:`Optimizer.reset` to start afresh).
 """
@@ -36,6 +41,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import _blas
+from ._products import Product
 from ._validation import LayerkitValueError, check_real
 
 __all__ = ["SGD", "Adam", "Optimizer", "RMSProp", "available_optimizers", "get_optimizer"]
@@ -73,18 +79,35 @@ class Optimizer:
         self._layout: tuple[Any, ...] | None = None
         self._arrays: tuple[np.ndarray, ...] = ()
 
-    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray | None]) -> None:
+    def step(
+        self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray | Product | None]
+    ) -> None:
         """Update every ``params[i]`` in place from ``grads[i]``.
 
         ``grads[i] = None`` leaves ``params[i]`` and its slots as they are (a frozen
-        layer's parameter).
+        layer's parameter). A ``Product`` (a gradient not yet formed) goes to
+        :meth:`apply_product`, or is formed for :meth:`update` when that declines.
         """
         if not self._bound_to(params):
             self._allocate(params)
         self.iterations += 1
         for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
-            if grad is not None:
-                self.update(param, grad, self.slots[i], self._scratch[i])
+            if grad is None:
+                continue
+            if isinstance(grad, Product):
+                if self.apply_product(param, grad, self.slots[i]):
+                    continue
+                grad = grad.form()
+            self.update(param, grad, self.slots[i], self._scratch[i])
+
+    #: whether :meth:`apply_product` may take a gradient unformed (the training loop then
+    #: lets Dense layers record ``dJ/dW`` as a product, see :mod:`layerkit._products`)
+    applies_products: bool = False
+
+    def apply_product(self, param: np.ndarray, grad: Product, slots: dict[str, np.ndarray]) -> bool:
+        """Update ``param`` from the gradient ``grad.a @ grad.b`` without forming it, if
+        this optimiser can; return whether it did (the default cannot)."""
+        return False
 
     def check_params(self, params: Sequence[np.ndarray]) -> None:
         """Raise unless this optimiser may step ``params``: its state (if any) belongs to
@@ -217,6 +240,23 @@ class SGD(Optimizer):
             _add_scaled(param, self.momentum, v, scratch)
         else:
             _add_scaled(param, 1.0, v, scratch)  # W <- W + v
+
+    def apply_product(self, param, grad, slots):
+        eta, mu = self.learning_rate, self.momentum
+        if self.nesterov:
+            return False
+        if not mu:  # W <- W - eta a b: one gemm
+            return _blas.gemm(-eta, grad.a, grad.b, 1.0, param)
+        v = slots["velocity"]
+        if not _blas.gemm(-eta, grad.a, grad.b, mu, v):  # v <- mu v - eta a b
+            return False
+        param += v  # W <- W + v
+        return True
+
+    @property
+    def applies_products(self) -> bool:  # type: ignore[override]
+        # Nesterov's step reads the gradient twice: forming it once is cheaper
+        return not self.nesterov and _blas.available()
 
     @property
     def steps_along_gradient(self) -> bool:

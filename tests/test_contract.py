@@ -55,10 +55,10 @@ class GradientReader(lk.Callback):
     "optimizer", [lk.SGD(0.05), lk.SGD(0.05, momentum=0.9), lk.Adam(1e-3)], ids=str
 )
 def test_grads_read_by_a_callback_are_the_batch_gradient_under_every_optimizer(optimizer):
-    # 8 x 80 and 80 x 80 weights: big enough for any fast path an optimiser might take
+    # 160 x 160 weights: large enough for SGD to take them as products (layerkit._products)
     X, y = _data(n=16)
-    net = _net(dtype="float64")
-    reference = _net(dtype="float64")
+    net = _net(width=160, dtype="float64")
+    reference = _net(width=160, dtype="float64")
     reader = GradientReader(X, y)
     before = net.get_weights()
     net.train(X, y, epochs=1, batch_size=16, shuffle=False, optimizer=optimizer,

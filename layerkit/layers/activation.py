@@ -39,7 +39,7 @@ class Activation(Layer):
         self._a: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        a = self._workspace("a", x.shape)
+        a = self.workspace("a", x.shape)
         self.activation(x, out=a)
         self._z, self._a = x, a
         return a
@@ -50,7 +50,7 @@ class Activation(Layer):
         return self._z
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        dz = self._workspace("dz", grad_out.shape)
+        dz = self.workspace("dz", grad_out.shape)
         return self.activation.backward(self._z, self._a, grad_out, out=dz)  # g * f'(z)
 
     def backward_preactivation(self, dz: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._products import Gradients
 from .._validation import LayerkitTypeError, LayerkitValueError
 
 __all__ = ["Layer"]
@@ -57,7 +58,9 @@ class Layer:
     params : dict[str, numpy.ndarray]
         Trainable arrays, updated in place by optimisers.
     grads : dict[str, numpy.ndarray]
-        ``dJ/dparams``, same keys and shapes as ``params``, written by ``backward``.
+        ``dJ/dparams``, same keys and shapes as ``params``, written by ``backward``. A
+        ``dict`` subclass: in training, Dense may record ``dJ/dW`` as the two factors of
+        its product, which any read forms first (``layerkit._products``).
     state : dict[str, numpy.ndarray]
         Non-trainable arrays (running statistics): saved, loaded and restored with the
         weights, never seen by optimisers, the L2 penalty or ``gradcheck``.
@@ -84,7 +87,7 @@ class Layer:
         self.name = name if name is not None else self._default_name()
         self.trainable = bool(trainable)
         self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
+        self.grads = Gradients()
         self.state: dict[str, np.ndarray] = {}
         self.input_shape: tuple[int, ...] | None = None
         self.output_shape: tuple[int, ...] | None = None
@@ -277,11 +280,14 @@ class Layer:
         """Drop the reusable buffers; they are made again, at the right size, when needed."""
         self._workspaces.clear()
 
-    def _workspace(self, key: str, shape: tuple[int, ...], dtype: Any = None) -> np.ndarray:
-        """A reusable array of ``shape`` (batch first), grown only when a batch is larger.
+    def workspace(self, key: str, shape: tuple[int, ...], dtype: Any = None) -> np.ndarray:
+        """A reusable array of ``shape`` (batch first) named ``key``, grown only when a
+        batch is larger; its contents are whatever was last written into it.
 
         Returning the first rows of one buffer keeps a training step free of allocations
-        whatever the batch size (the last, smaller batch of an epoch included).
+        whatever the batch size (the last, smaller batch of an epoch included). Layers
+        write their outputs and gradients into workspaces; the network keeps its own
+        per-layer scratch arrays here too. :meth:`release_workspaces` drops them all.
         """
         dtype = self.dtype if dtype is None else np.dtype(dtype)
         buf = self._workspaces.get(key)

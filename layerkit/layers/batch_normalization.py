@@ -110,10 +110,10 @@ class BatchNormalization(Layer):
         else:
             mu, var = self.state["moving_mean"], self.state["moving_variance"]
         inv_sigma = 1.0 / np.sqrt(var + self.epsilon)
-        x_hat = self._workspace("x_hat", x.shape)
+        x_hat = self.workspace("x_hat", x.shape)
         np.subtract(x, mu, out=x_hat)
         x_hat *= inv_sigma  # x_hat = (x - mu) / sqrt(var + eps)
-        y = self._workspace("y", x.shape)
+        y = self.workspace("y", x.shape)
         np.copyto(y, x_hat)
         if self.scale:
             y *= self.params["gamma"]
@@ -142,7 +142,7 @@ class BatchNormalization(Layer):
         if not self.needs_input_grad:
             return None
         factor = self._inv_sigma * self.params["gamma"] if self.scale else self._inv_sigma
-        dx = self._workspace("dx", g.shape)
+        dx = self.workspace("dx", g.shape)
         if not self._batch_statistics:
             return np.multiply(g, factor, out=dx)  # dx = g gamma / sqrt(var_bar + eps)
         m = g.shape[0]

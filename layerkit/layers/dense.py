@@ -88,6 +88,7 @@ class Dense(Layer):
         self._x: np.ndarray | None = None
         self._z: np.ndarray | None = None
         self._a: np.ndarray | None = None
+        self._ones_vector: np.ndarray | None = None
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         if len(input_shape) != 1:
@@ -110,10 +111,10 @@ class Dense(Layer):
         return (self.units,)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        z = np.matmul(x, self.params["W"], out=self._workspace("z", (x.shape[0], self.units)))
+        z = np.matmul(x, self.params["W"], out=self.workspace("z", (x.shape[0], self.units)))
         if self.use_bias:
             z += self.params["b"]  # z = x W + b
-        a = z if self._identity else self.activation(z, out=self._workspace("a", z.shape))
+        a = z if self._identity else self.activation(z, out=self.workspace("a", z.shape))
         self._x, self._z, self._a = x, z, a
         return a
 
@@ -126,7 +127,7 @@ class Dense(Layer):
         if self._identity:
             return self.backward_preactivation(grad_out)
         delta = self.activation.backward(  # delta = g * f'(z)
-            self._z, self._a, grad_out, out=self._workspace("delta", grad_out.shape)
+            self._z, self._a, grad_out, out=self.workspace("delta", grad_out.shape)
         )
         return self.backward_preactivation(delta)
 
@@ -137,15 +138,22 @@ class Dense(Layer):
         sigmoid output under its cross-entropy (seed 002, Lemmas 1 and 2).
         """
         if self.trainable:
-            np.matmul(self._x.T, delta, out=self.grads["W"])  # dJ/dW = x^T delta
+            # dJ/dW = x^T delta (in training under SGD, formed only if read: layerkit._products)
+            self.grads.set_product("W", self._x.T, delta)
             if self.use_bias:
-                ones = self._workspace("ones", (delta.shape[0],))
-                ones.fill(1)
                 # dJ/db = sum_i delta_i = 1^T delta: one BLAS gemv, faster than np.sum's loop
-                np.matmul(ones, delta, out=self.grads["b"])
+                np.matmul(self._ones(delta), delta, out=self.grads["b"])
         if not self.needs_input_grad:
             return None
-        return np.matmul(delta, self.params["W"].T, out=self._workspace("dx", self._x.shape))
+        return np.matmul(delta, self.params["W"].T, out=self.workspace("dx", self._x.shape))
+
+    def _ones(self, delta: np.ndarray) -> np.ndarray:
+        """A vector of ones, one per row of ``delta``, filled once per size."""
+        m = delta.shape[0]
+        ones = getattr(self, "_ones_vector", None)  # absent from layers pickled before it
+        if ones is None or ones.shape[0] < m or ones.dtype != delta.dtype:
+            ones = self._ones_vector = np.ones(m, dtype=delta.dtype)
+        return ones if ones.shape[0] == m else ones[:m]
 
     def nonfinite_witness(self) -> np.ndarray | None:
         # z_i0 = sum_k x_ik W_k0 + b_0: a NaN or an infinity in row i of x makes it NaN or

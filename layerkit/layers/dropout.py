@@ -51,18 +51,18 @@ class Dropout(Layer):
         if not training or self.rate == 0.0:
             self._mask = None
             return x
-        mask = self._workspace("mask", x.shape)
+        mask = self.workspace("mask", x.shape)
         # One buffer: uniform draws, then in place the 0/1 keep decision u >= rate, then 1/p.
         self.rng.random(out=mask, dtype=mask.dtype)
         np.greater_equal(mask, self.rate, out=mask)
         mask *= 1.0 / self.keep_probability
         self._mask = mask
-        return np.multiply(x, mask, out=self._workspace("y", x.shape))
+        return np.multiply(x, mask, out=self.workspace("y", x.shape))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         if self._mask is None:
             return grad_out
-        return np.multiply(grad_out, self._mask, out=self._workspace("dx", grad_out.shape))
+        return np.multiply(grad_out, self._mask, out=self.workspace("dx", grad_out.shape))
 
     def get_config(self) -> dict[str, Any]:
         return {"rate": self.rate, "name": self.name}

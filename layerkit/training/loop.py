@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from .._products import Gradients
 from .._validation import all_finite
 from ..callbacks import CallbackList, History
 from .config import TrainConfig
@@ -81,6 +82,14 @@ class Loop:
         self.best = [v.copy() for v in self.variables] if self.stopper is not None else None
         self.saved = [p.copy() for p in self.params] if self.sched.line_search else None
         self.callbacks = CallbackList(config.callbacks, net)
+        # weight gradients as pending products, applied by the optimiser in one gemm
+        # (layerkit._products); the line search reads every gradient, so it forms them
+        self.use_products = (
+            self.opt.applies_products
+            and not self.sched.line_search
+            and all(isinstance(layer.grads, Gradients) for layer, _ in self.keys)
+        )
+        self.products = False  # whether any layer is armed, during run()
         self.scale = 1.0  # a rate changed by someone else rescales the schedule's formula
         self.rate_set: float | None = None
         self.interrupted = False
@@ -93,6 +102,7 @@ class Loop:
             cfg.epochs - first_epoch + 1, self.batches.count, cfg.verbose, cfg.epochs
         )
         self.callbacks.on_train_begin()
+        self.products = self.use_products and net.arm_products(True)
         try:
             with _DeferInterrupts(self):
                 for epoch in range(first_epoch, cfg.epochs + 1):
@@ -107,6 +117,9 @@ class Loop:
             )
         finally:
             progress.close()
+            if self.products:
+                net.arm_products(False)  # forms the last step's products
+                self.products = False
         if hist.stop_reason != "diverged":
             self._restore_best()
         if not hist.message:
@@ -138,7 +151,11 @@ class Loop:
         total = correct = 0.0
         seen = 0
         threshold = net.loss_fn.decision_threshold
+        callbacks = self.callbacks if self.callbacks else None
+        counting = progress if progress.active else None
         for b in range(self.batches.count):
+            if self.products:
+                net.retire_products()  # before the gather overwrites their factors
             xb, tb, wb, lb = self.batches[b]
             cost, output = self._step(xb, tb, wb)
             m = len(xb)
@@ -150,9 +167,10 @@ class Loop:
             total += cost * m
             if lb is not None:
                 correct += count_correct(output, lb, threshold)
-            progress.batch(m)
-            if self.callbacks:
-                self.callbacks.on_batch_end(b, {"cost": cost, "size": m})
+            if counting is not None:
+                counting.batch(m)
+            if callbacks is not None:
+                callbacks.on_batch_end(b, {"cost": cost, "size": m})
             if self.interrupted:
                 raise KeyboardInterrupt
             if net.stop_training:
@@ -188,8 +206,9 @@ class Loop:
         self, xb: np.ndarray, tb: np.ndarray, wb: np.ndarray | None
     ) -> tuple[float, np.ndarray]:
         net = self.net
-        for s, backup in zip(self.states, self.state_backup, strict=True):
-            np.copyto(backup, s)
+        if self.states:
+            for s, backup in zip(self.states, self.state_backup, strict=True):
+                np.copyto(backup, s)
         try:
             if self.sched.line_search:
                 return self._line_search_step(xb, tb, wb)
@@ -201,8 +220,12 @@ class Loop:
             self.opt.step(self.params, self._grads())
         return cost, output
 
-    def _grads(self) -> list[np.ndarray | None]:
+    def _grads(self) -> list[Any]:
         # Read after every backward: a user's layer may rebind grads[k] to a new array.
+        if self.products:  # a pending product goes to the optimiser unformed
+            return [
+                layer.grads.gradient(key) if layer.trainable else None for layer, key in self.keys
+            ]
         return [layer.grads[key] if layer.trainable else None for layer, key in self.keys]
 
     def _restore_states(self) -> None:

@@ -30,6 +30,11 @@ class Progress:
 
             self.bar = tqdm(total=None, unit="sample", desc="epoch 1", leave=True, mininterval=0.1)
 
+    @property
+    def active(self) -> bool:
+        """Whether :meth:`batch` draws anything (the loop skips the call otherwise)."""
+        return self.bar is not None
+
     def batch(self, size: int) -> None:
         """One batch of ``size`` samples trained."""
         if self.bar is None:
