@@ -16,12 +16,13 @@ from typing import Any
 
 # typographic signs of the tables, spelled as escapes so the source stays ASCII
 TIMES, DASH, DIV, MICRO, MINUS, LE = "\u00d7", "\u2013", "\u00f7", "\u00b5", "\u2212", "\u2264"
-PEER_ORDER = ["bound", "numpy", "fused", "layerkit", "torch", "sklearn", "keras"]
+PEER_ORDER = ["bound", "numpy", "fused", "layerkit", "before", "torch", "sklearn", "keras"]
 PEER_LABEL = {
     "bound": "bound (matmuls only)",
     "numpy": "plain NumPy MLP",
     "fused": "hand-fused NumPy step",
     "layerkit": "layerkit",
+    "before": "layerkit (--before checkout)",
     "torch": "PyTorch eager",
     "sklearn": "scikit-learn MLPClassifier",
     "keras": "Keras (torch backend)",

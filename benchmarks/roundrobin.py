@@ -17,9 +17,12 @@ Usage::
     python -m benchmarks.roundrobin                      # 784-200-30-10 on Fashion-MNIST
     python -m benchmarks.roundrobin --before /tmp/base --rounds 15 --out results/rr.json
     python -m benchmarks.roundrobin --predict --before /tmp/base --rounds 31
+    python -m benchmarks.roundrobin --tiny --before /tmp/base --rounds 21
 
 ``--predict`` times ``predict`` on 10,000 rows instead of a training epoch, layerkit
-against ``--before`` (required), both with the same weights.
+against ``--before`` (required), both with the same weights. ``--tiny`` is
+``benchmarks.run``'s tiny scenario (64-32-10 on the digits, batch 32, where a step is
+mostly Python): each round trains 10 epochs of each peer.
 """
 
 from __future__ import annotations
@@ -80,9 +83,23 @@ def _data(n: int | None) -> tuple[np.ndarray, np.ndarray]:
     return X, np.asarray(y[:n])
 
 
-def run(rounds: int, n: int | None, before: Path | None, batch_size: int) -> dict[str, Any]:
-    X, y = _data(n)
-    spec = ModelSpec(sizes=[784, 200, 30, 10], learning_rate=0.1, batch_size=batch_size)
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    import layerkit as lk
+
+    digits = lk.datasets.load_digits()
+    return digits.X_train.astype(np.float32), np.asarray(digits.y_train)
+
+
+def run(
+    rounds: int, n: int | None, before: Path | None, batch_size: int, tiny: bool = False
+) -> dict[str, Any]:
+    if tiny:
+        X, y = _digits()
+        spec = ModelSpec(sizes=[64, 32, 10], learning_rate=0.1, batch_size=32)
+    else:
+        X, y = _data(n)
+        spec = ModelSpec(sizes=[784, 200, 30, 10], learning_rate=0.1, batch_size=batch_size)
+    epochs = 10 if tiny else 1
     peers: list[Any] = [LayerkitPeer(), NumpyPeer(), BoundPeer()]
     if before is not None:
         peers.append(_Before(_import_as("layerkit_before", before)))
@@ -90,13 +107,13 @@ def run(rounds: int, n: int | None, before: Path | None, batch_size: int) -> dic
         peer.setup(threads=0)
     models = {peer.name: peer.build(spec) for peer in peers}
     for peer in peers:  # warm-up epoch: workspaces, slots, caches
-        peer.fit(models[peer.name], X, y, spec, epochs=1)
+        peer.fit(models[peer.name], X, y, spec, epochs=epochs)
     times: dict[str, list[float]] = {peer.name: [] for peer in peers}
     for r in range(rounds):
         # each round starts with the next peer: no peer always runs after the same one
         for peer in peers[r % len(peers) :] + peers[: r % len(peers)]:
             t = time.perf_counter()
-            peer.fit(models[peer.name], X, y, spec, epochs=1)
+            peer.fit(models[peer.name], X, y, spec, epochs=epochs)
             times[peer.name].append(time.perf_counter() - t)
     ratios = {
         f"layerkit/{other}": statistics.median(
@@ -108,7 +125,8 @@ def run(rounds: int, n: int | None, before: Path | None, batch_size: int) -> dic
     return {
         "rounds": rounds,
         "samples": len(X),
-        "batch_size": batch_size,
+        "batch_size": spec.batch_size,
+        "epochs_per_round": epochs,
         "network": spec.sizes,
         "median_ratio": ratios,
         "seconds": times,
@@ -156,13 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", type=Path, default=None, help="another checkout to compare")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     parser.add_argument("--predict", action="store_true", help="time predict, not training")
+    parser.add_argument(
+        "--tiny", action="store_true", help="the tiny scenario: 64-32-10 on the digits, batch 32"
+    )
     args = parser.parse_args(argv)
     if args.predict:
         if args.before is None:
             parser.error("--predict compares against --before DIR")
         result = run_predict(args.rounds, args.before)
     else:
-        result = run(args.rounds, args.samples, args.before, args.batch_size)
+        result = run(args.rounds, args.samples, args.before, args.batch_size, tiny=args.tiny)
     for name, ratio in result["median_ratio"].items():
         print(f"{name}: {ratio:.3f} (median of {args.rounds} rounds)")
     if args.out is not None:

@@ -5,6 +5,8 @@ From the repository root::
     python -m benchmarks.run                     # everything installed, full size
     python -m benchmarks.run --quick             # smoke run: small data, few repeats
     python -m benchmarks.run --scenarios epoch,inference --peers bound,layerkit,torch
+    python -m benchmarks.run --scenarios epoch,tiny,inference --peers numpy,layerkit \
+        --before /tmp/base                       # beside another checkout ("before")
 
 (``python benchmarks/run.py ...`` works too.) See ``benchmarks/README.md``.
 """
@@ -192,6 +194,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="override a scenario parameter, VALUE as JSON "
         "(e.g. --set quality.optimizer='\"sgd\"' --set quality.momentum=0.9)",
     )
+    p.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="another checkout (the folder holding its layerkit package): its layerkit runs "
+        "as the peer 'before', right after 'layerkit' in every scenario",
+    )
     p.add_argument("--no-write", action="store_true", help="print, do not write results")
     args = p.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIO_ORDER)
@@ -233,10 +242,15 @@ def peers_for(scenario: str, args: argparse.Namespace) -> list[str]:
     chosen = args.peers or (QUICK_PEERS if args.quick else DEFAULT_PEERS[scenario])
     if scenario == "quality":
         chosen = [p for p in chosen if p != "bound"]
-    return [p for p in ALL_PEERS if p in chosen]
+    peers = [p for p in ALL_PEERS if p in chosen]
+    if args.before is not None and "layerkit" in peers:
+        peers.insert(peers.index("layerkit") + 1, "before")
+    return peers
 
 
 def installed(peer: str) -> bool:
+    if peer == "before":
+        return True
     module = PEERS[peer]
     return module is None or importlib.util.find_spec(module) is not None
 
@@ -412,10 +426,12 @@ def run_child(
     }
     env = set_thread_env(dict(os.environ), args.threads)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
+    if peer == "before":  # the layerkit peer, importing the other checkout's layerkit
+        env["LAYERKIT_BENCH_CHECKOUT"] = str(Path(args.before).resolve())
     cmd = [
         sys.executable,
         "-m",
-        f"benchmarks.peers.{MODULES[peer]}",
+        f"benchmarks.peers.{MODULES['layerkit' if peer == 'before' else peer]}",
         "--json-args",
         json.dumps(payload),
     ]
@@ -441,6 +457,7 @@ def run_child(
             "reason": f"process exited with {proc.returncode} and no result: " + " | ".join(tail),
         }
     result["process_wall_s"] = time.perf_counter() - started
+    result["peer"] = peer
     return result
 
 

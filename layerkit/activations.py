@@ -51,11 +51,6 @@ __all__ = [
 ]
 
 
-def _ndim(x: Any) -> int:
-    # np.ndim dispatches through __array_function__: several times slower on an array
-    return x.ndim if isinstance(x, np.ndarray) else np.ndim(x)
-
-
 class ActivationFunction:
     """Base class of activations.
 
@@ -134,7 +129,7 @@ class ActivationFunction:
 
     def _positive(self, x: np.ndarray) -> np.ndarray:
         """``x > 0`` written into a boolean buffer kept between calls (no allocation)."""
-        if _ndim(x) == 0:
+        if not isinstance(x, np.ndarray) or x.ndim == 0:
             return np.asarray(x > 0)
         return np.greater(x, 0, out=self._buffer("mask", x, np.dtype(bool), np.empty))
 
@@ -231,7 +226,7 @@ class ReLU(ActivationFunction):
     kinks = (0.0,)
 
     def __call__(self, z, out=None):
-        if _ndim(z) == 0 or z.size < 4096:
+        if not isinstance(z, np.ndarray) or z.ndim == 0 or z.size < 4096:
             return np.maximum(z, 0.0, out=out)
         # against an array of zeros: NumPy's loop for a scalar operand is three times
         # slower, which shows on large batches (on small ones, fetching the buffer costs more)
@@ -340,7 +335,7 @@ class Softmax(ActivationFunction):
         self._rows = RowReducer()
 
     def __call__(self, z, out=None):
-        if _ndim(z) != 2:
+        if not isinstance(z, np.ndarray) or z.ndim != 2:
             out = np.subtract(z, np.max(z, axis=-1, keepdims=True), out=out)
             np.exp(out, out=out)
             out /= np.sum(out, axis=-1, keepdims=True)

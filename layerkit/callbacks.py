@@ -334,7 +334,7 @@ class CallbackList:
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         epoch += self.epoch_offset
-        shared = self._last_logs = keras_logs(logs)
+        shared = self._last_logs = keras_logs(logs) if self._any_keras else logs
         for cb, keras in self._each():
             if keras:
                 cb.on_epoch_end(epoch - 1, shared)

@@ -49,6 +49,15 @@ __all__ = [
 ]
 
 
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sum_j a_ij b_ij`` for each row ``i``."""
+    return np.einsum("ij,ij->i", a, b)
+
+
+if hasattr(np, "vecdot"):  # NumPy 2: one ufunc call instead of einsum's Python wrapper
+    _row_dot = np.vecdot  # type: ignore[assignment]
+
+
 _TAKES_LSE: dict[type, bool] = {}
 
 
@@ -128,7 +137,7 @@ class Loss:
             costs = self.per_sample_from_logits(output, target)
         elif logits is None:
             costs = self.per_sample(output, target)
-        elif lse is None or not _takes_lse(type(self)):
+        elif lse is None or (not _TAKES_LSE.get(type(self)) and not _takes_lse(type(self))):
             costs = self.per_sample_from_logits(logits, target, output)
         else:
             costs = self.per_sample_from_logits(logits, target, output, lse)
@@ -198,7 +207,7 @@ class SumOfSquares(Loss):
 
     def per_sample(self, output, target):
         diff = np.subtract(output, target, out=self._buffer("diff", output))
-        return np.einsum("ij,ij->i", diff, diff)
+        return _row_dot(diff, diff)
 
     def gradient(self, output, target, *, sample_weight=None, out=None):
         m = output.shape[0]
@@ -306,7 +315,7 @@ class CategoricalCrossentropy(Loss):
 
     def per_sample_from_logits(self, logits, target, output=None, lse=None):
         if lse is not None:  # the softmax's own (Softmax.log_normalizer)
-            return np.subtract(lse, np.einsum("ij,ij->i", target, logits))
+            return np.subtract(lse, _row_dot(target, logits))
         rows = self._rows
         j = rows.argmax(logits)
         zmax = rows.at(logits, j, "zmax")
@@ -322,7 +331,7 @@ class CategoricalCrossentropy(Loss):
             lse = rows.at(output, j, "amax")
             np.log(lse, out=lse)
             np.subtract(zmax, lse, out=lse)
-        return np.subtract(lse, np.einsum("ij,ij->i", target, logits))
+        return np.subtract(lse, _row_dot(target, logits))
 
     def gradient(self, output, target, *, sample_weight=None, out=None):
         m = output.shape[0]

@@ -138,7 +138,7 @@ class Network:
         self._lock = threading.RLock()
         # grads that may hold pending products while training (layerkit._products)
         self._armed: tuple[tuple[Layer, Gradients], ...] = ()
-        self._checked_plan: tuple[Any, ...] | None = None  # see backward()
+        self._checked_plans: set[tuple[Any, ...]] = set()  # see backward()
         self._planned_first = -1  # see _plan_backward()
         try:
             self._build()
@@ -400,7 +400,7 @@ class Network:
         last = len(self.layers) - 1
         # checked on the first pass of each batch shape and plan, not on every step
         plan = (delta.shape, first, preactivation)
-        check = plan != self._checked_plan
+        check = plan not in self._checked_plans
         for i in range(last, first - 1, -1):
             layer = self.layers[i]
             if i == last and preactivation:
@@ -410,7 +410,10 @@ class Network:
             if check:
                 _check_backward(layer, delta_in, delta)
             delta = delta_in
-        self._checked_plan = plan
+        if check:
+            if len(self._checked_plans) > 16:  # many batch sizes: forget the old ones
+                self._checked_plans.clear()
+            self._checked_plans.add(plan)
 
     def _plan_backward(self) -> int:
         """Index of the first layer the backward pass visits; sets ``needs_input_grad``.
@@ -989,7 +992,7 @@ class Network:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("_armed", ())
-        self.__dict__.setdefault("_checked_plan", None)
+        self.__dict__.setdefault("_checked_plans", set())
         self.__dict__.setdefault("_planned_first", -1)
         self._lock = threading.RLock()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from typing import Any
 
@@ -15,6 +17,9 @@ class LayerkitPeer(Peer):
     name = "layerkit"
 
     def setup(self, threads: int) -> None:
+        checkout = os.environ.get("LAYERKIT_BENCH_CHECKOUT")
+        if checkout:  # benchmarks.run --before DIR: that checkout's layerkit, not this one
+            sys.path.insert(0, checkout)
         try:
             import layerkit
         except ImportError as exc:
