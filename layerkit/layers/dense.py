@@ -111,12 +111,33 @@ class Dense(Layer):
         return (self.units,)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        z = np.matmul(x, self.params["W"], out=self.workspace("z", (x.shape[0], self.units)))
+        z, a = self._outputs(x.shape[0])
+        np.matmul(x, self.params["W"], out=z)
         if self.use_bias:
             z += self.params["b"]  # z = x W + b
-        a = z if self._identity else self.activation(z, out=self.workspace("a", z.shape))
+        if not self._identity:
+            self.activation(z, out=a)  # a = f(z)
         self._x, self._z, self._a = x, z, a
         return a
+
+    def _outputs(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``z`` and ``a`` workspaces for ``m`` rows (``a`` is ``z`` for the identity),
+        looked up once per batch size."""
+        views = getattr(self, "_views", None)  # absent from layers pickled before it
+        if views is None or views[0] != m or views[1].dtype != self.dtype:
+            z = self.workspace("z", (m, self.units))
+            a = z if self._identity else self.workspace("a", z.shape)
+            views = self._views = (m, z, a)
+        return views[1], views[2]
+
+    def release_workspaces(self) -> None:
+        super().release_workspaces()
+        self._views = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_views"] = None  # views of the workspaces, which are not pickled either
+        return state
 
     @property
     def preactivation(self) -> np.ndarray | None:

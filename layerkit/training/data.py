@@ -209,6 +209,7 @@ class Batches:
 
     def __init__(self, data: Dataset, batch_size: int | None, shuffle: bool | str, dtype: Any):
         self.data, self.shuffle = data, shuffle
+        self.n = data.n
         m = self.size = data.n if batch_size is None else min(batch_size, data.n)
         self.count = math.ceil(data.n / m)
         self.rows = np.arange(data.n) if data.index is None else data.index
@@ -242,7 +243,7 @@ class Batches:
         """``(x, targets, weights, labels)`` of the ``b``-th batch of the epoch."""
         data = self.data
         start = int(self.blocks[b]) * self.size
-        stop = min(start + self.size, data.n)
+        stop = min(start + self.size, self.n)
         if self.slices:
             w = None if data.W is None else data.W[start:stop]
             labels = None if data.labels is None else data.labels[start:stop]
