@@ -75,7 +75,12 @@ def test_round_robin_tiny_mode_trains_every_peer_each_round(tmp_path):
     )  # fmt: skip
     result = json.loads(out.read_text())
     assert result["network"] == [64, 32, 10] and result["batch_size"] == 32
-    assert set(result["median_ratio"]) == {"layerkit/numpy", "layerkit/bound", "layerkit/before"}
+    assert set(result["median_ratio"]) == {
+        "layerkit/numpy",
+        "layerkit/bound",
+        "layerkit/before",
+        "layerkit epochs alone/numpy",
+    }
     assert all(len(v) == 2 for v in result["seconds"].values())
 
 
