@@ -79,14 +79,12 @@ class Gradients(dict):
             return
         product = self.pending.pop(key, None)  # the last step's, never read
         out = dict.__getitem__(self, key) if product is None else product.out
-        if out.size >= _blas.MIN_ELEMENTS:
-            if product is None:
-                dict.__delitem__(self, key)
-            self.pending[key] = Product(a, b, out)
+        if out.size < _blas.MIN_ELEMENTS:  # never pending: a ctypes call would cost more
+            np.matmul(a, b, out=out)
             return
-        if product is not None:
-            self._put_back(key, out)
-        np.matmul(a, b, out=out)
+        if product is None:
+            dict.__delitem__(self, key)
+        self.pending[key] = Product(a, b, out)
 
     def gradient(self, key: str) -> np.ndarray | Product:
         """The entry for an optimiser: the array, or the pending :class:`Product`."""

@@ -61,13 +61,13 @@ if hasattr(np, "vecdot"):  # NumPy 2: one ufunc call instead of einsum's Python 
 _TAKES_LSE: dict[type, bool] = {}
 
 
-def _takes_lse(cls: type) -> bool:
+def _takes_lse(cls: Any) -> bool:
     """Whether ``cls.per_sample_from_logits`` accepts ``lse`` (a user's loss written
-    before it existed, with three arguments, keeps working)."""
+    before it existed, with three arguments, keeps working); looked up once per class."""
     known = _TAKES_LSE.get(cls)
     if known is None:
-        method = getattr(cls, "per_sample_from_logits")  # noqa: B009
-        known = _TAKES_LSE[cls] = "lse" in inspect.signature(method).parameters
+        parameters = inspect.signature(cls.per_sample_from_logits).parameters
+        known = _TAKES_LSE[cls] = "lse" in parameters
     return known
 
 
@@ -137,7 +137,7 @@ class Loss:
             costs = self.per_sample_from_logits(output, target)
         elif logits is None:
             costs = self.per_sample(output, target)
-        elif lse is None or (not _TAKES_LSE.get(type(self)) and not _takes_lse(type(self))):
+        elif lse is None or not _takes_lse(type(self)):
             costs = self.per_sample_from_logits(logits, target, output)
         else:
             costs = self.per_sample_from_logits(logits, target, output, lse)
