@@ -618,7 +618,9 @@ class Network:
             Training inputs ``(n, *input_shape)`` and targets (class labels ``(n,)`` or
             one-hot ``(n, k)`` for cross-entropy; ``(n, k)`` values for mse). Batches are
             gathered by index into a reused buffer: ``X`` may be a ``numpy.memmap`` larger
-            than memory, and the caller's arrays are never modified.
+            than memory, and the caller's arrays are never modified. ``X``'s values are
+            checked finite as the first epoch reads them; a non-finite one undoes the
+            call and raises (see the training guide).
         X_val, y_val : array_like, optional
             Validation data, evaluated after every epoch (inference mode).
         epochs : int, default 1

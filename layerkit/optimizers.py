@@ -33,9 +33,10 @@ parameters, it refuses another's (call :meth:`Optimizer.reset` to start afresh).
 
 from __future__ import annotations
 
+import copy
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -184,6 +185,26 @@ class Optimizer:
         self._scratch = []
         self._layout = None
         self._arrays = ()
+
+    def snapshot(self) -> Callable[[], None]:
+        """A function that puts this optimiser back as it is now, once: its learning rates,
+        iteration count, slot values, any other attribute, and the parameters it is bound
+        to.
+
+        For callers that must leave the optimiser as they found it when they fail part-way:
+        ``train()`` takes one before its first step when it checks the input's values
+        during the first epoch (see :func:`layerkit.training.train`).
+        """
+        # The bound parameters are kept by identity, the scratch arrays are a cache;
+        # everything else is copied, so that steps taken since cannot reach the copy.
+        keep = {"_arrays", "_scratch"}
+        saved = {k: v if k in keep else copy.deepcopy(v) for k, v in self.__dict__.items()}
+
+        def restore() -> None:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+
+        return restore
 
     def __getstate__(self) -> dict[str, Any]:
         # Scratch arrays are caches, rebuilt by the next step; restored ones from a

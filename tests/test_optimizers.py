@@ -273,3 +273,42 @@ def test_unknown_optimizer_is_an_error():
     with pytest.raises(TypeError, match="optimizer"):
         net.train(X, y, optimizer=3, verbose=0)
     assert net.optimizer is None
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "rmsprop"])
+def test_snapshot_puts_an_optimiser_back_with_its_binding(name):
+    make = {
+        "sgd": lambda: lk.SGD(0.1),
+        "momentum": lambda: lk.SGD(0.1, momentum=0.9),
+        "adam": lambda: lk.Adam(0.01),
+        "rmsprop": lambda: lk.RMSProp(0.01),
+    }[name]
+    rng = np.random.default_rng(0)
+    params = [rng.standard_normal((4, 3)), rng.standard_normal(3)]
+    opt = make()
+    opt.step(params, [np.ones((4, 3)), np.ones(3)])
+    state, rates = opt.get_state(), (opt.learning_rate, opt.initial_learning_rate)
+    restore = opt.snapshot()
+    for _ in range(3):
+        opt.step(params, [rng.standard_normal((4, 3)), rng.standard_normal(3)])
+    opt.learning_rate = opt.initial_learning_rate = 5.0
+    restore()
+    after = opt.get_state()
+    assert after["iterations"] == state["iterations"]
+    for a, b in zip(after["slots"], state["slots"], strict=True):
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    assert (opt.learning_rate, opt.initial_learning_rate) == rates
+    # still bound to the same arrays: it steps them, and refuses others of the same shapes
+    opt.check_params(params)
+    with pytest.raises(lk.LayerkitValueError, match="already holds the state"):
+        opt.check_params([p.copy() for p in params])
+
+
+def test_snapshot_of_a_fresh_optimiser_restores_a_fresh_one():
+    opt = lk.SGD(0.1, momentum=0.9)
+    restore = opt.snapshot()
+    params = [np.zeros((2, 2))]
+    opt.step(params, [np.ones((2, 2))])
+    restore()
+    assert opt.iterations == 0 and opt.slots == []
+    opt.check_params([np.zeros((5,))])  # free for any parameters again

@@ -163,12 +163,14 @@ class Layer:
         return None
 
     def nonfinite_witness(self) -> np.ndarray | None:
-        """After a forward pass as the first layer: a small array with a NaN or an infinity
-        wherever a row of the input had one, or ``None`` (the default) for no such promise.
+        """After a forward pass (training or inference) as the first layer: a small array
+        with a NaN or an infinity wherever a row of the input had one, or ``None`` (the
+        default) for no such promise.
 
-        :meth:`Network.predict` must refuse non-finite input. With a witness it checks
-        that small array and reads the whole input only when the witness is not finite;
-        without one it reads the whole input, one more pass over memory.
+        :meth:`Network.predict` and ``train()`` must refuse non-finite input. With a
+        witness they check that small array (``train()`` on each batch of its first epoch)
+        and read the whole input only when the witness is not finite; without one they
+        read the whole input, one more pass over memory.
         """
         return None
 

@@ -13,6 +13,8 @@ its optimiser and its history exactly as they were.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -89,7 +91,10 @@ def train(
     if cfg.resume is not None:
         # read and checked in full before anything changes
         resumed = checkpoint_files.read_checkpoint(net, cfg.resume)
-    train_data = prepare(net, X, y, sample_weight, class_weight, "X", "y")
+    # X's values are checked as the first epoch reads them, not in a pass of their own
+    # (the loop's first-layer witness), when a failure can undo the whole call
+    defer = resumed is None and cfg.validation_split is None
+    train_data = prepare(net, X, y, sample_weight, class_weight, "X", "y", defer_values=defer)
     val_data = None
     split_state = None
     if sample_weight_val is not None and X_val is None:
@@ -129,6 +134,7 @@ def train(
         cfg.optimizer.check_params([p for _, _, p in net.parameters()])
 
     # ------------------------------------------------------------ run: state changes now
+    undo = None if train_data.values_checked else _undo_point(net, cfg)
     if cfg.validation_split is not None and resumed is None:
         net.rng.bit_generator.state = split_rng_after  # the split drew from the network's rng
     if resumed is not None:
@@ -141,9 +147,41 @@ def train(
     net.stop_training = False
     if cfg.stopper is not None and resumed is None:
         cfg.stopper.reset()
-    loop = Loop(net, cfg, train_data, val_data, files=checkpoint_files, split_state=split_state)
+    loop = Loop(
+        net, cfg, train_data, val_data, files=checkpoint_files, split_state=split_state, undo=undo
+    )
     first = 1 if resumed is None else loop.resume_from(resumed.training, resumed.arrays)
     with net.penalty_scope(cfg.penalty), np.errstate(**_QUIET):
         history = loop.run(first)
     net.history = history
     return history
+
+
+def _undo_point(net: Network, cfg: TrainConfig) -> Callable[[], None]:
+    """A function that puts back all that ``train()`` changes in the model: weights and
+    state, gradients, the network's optimiser and everything in it, the generator, the
+    stop flag, the schedule's and the stopping criterion's progress. Taken before the
+    first change; called when the first epoch finds a non-finite input."""
+    weights = net.get_weights()
+    grads = [
+        (layer.grads, key, layer.grads[key].copy()) for layer in net.layers for key in layer.grads
+    ]
+    optimizer, restore_optimizer = net.optimizer, cfg.optimizer.snapshot()
+    rng, stop = net.rng.bit_generator.state, net.stop_training
+    schedule = copy.deepcopy(cfg.schedule.get_state())
+    stopper = None if cfg.stopper is None else copy.deepcopy(cfg.stopper.get_state())
+
+    def undo() -> None:
+        for variable, saved in zip(net.variables(), weights, strict=True):
+            np.copyto(variable, saved)
+        for layer_grads, key, saved in grads:
+            np.copyto(layer_grads[key], saved)
+        restore_optimizer()
+        net.optimizer = optimizer
+        net.rng.bit_generator.state = rng
+        net.stop_training = stop
+        cfg.schedule.set_state(schedule)
+        if cfg.stopper is not None:
+            cfg.stopper.set_state(stopper)
+
+    return undo

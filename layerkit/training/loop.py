@@ -21,12 +21,13 @@ import signal
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from .._products import Gradients
-from .._validation import all_finite
+from .._validation import all_finite, check_finite
 from ..callbacks import CallbackList, History
 from .config import TrainConfig
 from .data import Batches, Dataset, count_correct, evaluate_data
@@ -66,8 +67,16 @@ class Loop:
         *,
         files: CheckpointFiles | None = None,
         split_state: dict[str, Any] | None = None,
+        undo: Callable[[], None] | None = None,
     ) -> None:
         self.net, self.cfg, self.data, self.val = net, config, data, val
+        # X when its values are still to be checked (``data.values_checked`` false): the
+        # first epoch does it through the first layer's witness, and ``undo`` puts the
+        # model back as the call found it if a value is not finite
+        self.unchecked = None if data.values_checked else data.X
+        if self.unchecked is not None and undo is None:
+            raise ValueError("a Loop over data whose values are unchecked needs undo")
+        self.undo = undo
         self.opt, self.sched, self.stopper = config.optimizer, config.schedule, config.stopper
         self.files, self.split_state = files, split_state
         self.history = History()
@@ -109,17 +118,22 @@ class Loop:
                     if self._epoch(epoch, progress):
                         break
         except KeyboardInterrupt:
+            self._check_input()
             hist.stop_reason = "interrupted"
             hist.stopped_epoch = len(hist.epochs)
             hist.message = (
                 f"training interrupted (KeyboardInterrupt) after epoch {len(hist.epochs)}; the "
                 "weights are those after the last complete step"
             )
+        except BaseException:
+            self._check_input()  # a bad value of X is the error train() reports
+            raise
         finally:
             progress.close()
             if self.products:
                 net.arm_products(False)  # forms the last step's products
                 self.products = False
+        self._check_input()  # not done if no epoch read every row (epochs=0, a stop)
         if hist.stop_reason != "diverged":
             self._restore_best()
         if not hist.message:
@@ -158,8 +172,11 @@ class Loop:
                 net.retire_products()  # before the gather overwrites their factors
             xb, tb, wb, lb = self.batches[b]
             cost, output = self._step(xb, tb, wb)
+            if self.unchecked is not None:
+                self._witness()
             m = len(xb)
             if not math.isfinite(cost):
+                self._check_input()  # a bad value of X is the error, not divergence
                 back = b == 0 and epoch > self.first_epoch
                 self._diverged(epoch, f"batch {b + 1}", "the training cost became non-finite", back)
                 return True
@@ -175,6 +192,11 @@ class Loop:
                 raise KeyboardInterrupt
             if net.stop_training:
                 break
+        if self.unchecked is not None:
+            if seen == self.batches.n:
+                self.unchecked = None  # every row witnessed
+            else:
+                self._check_input()  # a callback stopped the epoch: read the rest
         if not all(all_finite(p) for p in self.params):
             self._diverged(epoch, "its last update", "the weights became non-finite")
             return True
@@ -190,6 +212,29 @@ class Loop:
         if self.interrupted:
             raise KeyboardInterrupt
         return False
+
+    # ---------------------------------------------------------------- X's values
+    def _witness(self) -> None:
+        """In the first epoch, after a step: the first layer's witness of the batch's
+        values (:meth:`~layerkit.Layer.nonfinite_witness`), instead of a pass over X
+        before training. Without a witness, or with a non-finite one, X is read whole."""
+        witness = self.net.layers[1].nonfinite_witness()
+        # a finite sum proves a finite witness (train() runs with overflow warnings off;
+        # a sum that overflows only sends us to read X)
+        if witness is None or not math.isfinite(np.add.reduce(witness)):
+            self._check_input()
+
+    def _check_input(self) -> None:
+        """Read the whole of X if it is still unchecked; if a value is not finite, put the
+        model back as the call found it and raise the error of an up-front check."""
+        X, self.unchecked = self.unchecked, None
+        if X is None or all_finite(X):
+            return
+        if self.products:
+            self.net.arm_products(False)
+            self.products = False
+        self.undo()
+        check_finite(X, "X")
 
     def _set_learning_rate(self, epoch: int) -> None:
         """The schedule's rate for ``epoch``, continuing from any change made since."""
