@@ -87,6 +87,27 @@ def check_finite(array: np.ndarray, argument: str) -> None:
         )
 
 
+def as_indexable(X: Any, argument: str) -> np.ndarray:
+    """``X`` as an array with at least one row, without copying an ndarray (or memmap)."""
+    # An ndarray (and so a memmap) is used as it is: converting would read it all.
+    if isinstance(X, np.ndarray):
+        arr = X
+    else:
+        try:
+            arr = np.asarray(X)
+        except (ValueError, TypeError) as exc:
+            raise LayerkitTypeError(
+                f"{argument} must be an array; could not convert {type(X).__name__}: {exc}"
+            ) from exc
+    if arr.ndim == 0:
+        raise LayerkitValueError(f"{argument} must have one row per sample; received a scalar")
+    if len(arr) == 0:
+        raise LayerkitValueError(
+            f"{argument} is empty (shape {arr.shape}); expected at least one sample"
+        )
+    return arr
+
+
 def check_features(
     X: Any,
     input_shape: tuple[int, ...],

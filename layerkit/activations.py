@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._rows import RowReducer
+from ._validation import LayerkitTypeError, LayerkitValueError
 
 __all__ = [
     "ELU",
@@ -256,7 +257,9 @@ class LeakyReLU(ActivationFunction):
     def __init__(self, alpha: float = 0.01) -> None:
         alpha = _check_float("alpha", alpha)
         if not 0.0 <= alpha < 1.0:
-            raise ValueError(f"leaky_relu alpha must be in [0, 1); received alpha={alpha!r}")
+            raise LayerkitValueError(
+                f"leaky_relu alpha must be in [0, 1); received alpha={alpha!r}"
+            )
         self.alpha = alpha
 
     def __call__(self, z, out=None):
@@ -291,7 +294,7 @@ class ELU(ActivationFunction):
     def __init__(self, alpha: float = 1.0) -> None:
         alpha = _check_float("alpha", alpha)
         if not alpha > 0:
-            raise ValueError(f"elu alpha must be > 0; received alpha={alpha!r}")
+            raise LayerkitValueError(f"elu alpha must be > 0; received alpha={alpha!r}")
         self.alpha = alpha
 
     # The derivative jumps at 0 unless alpha == 1, and even then the second derivative
@@ -397,7 +400,9 @@ class TSin(ActivationFunction):
     def __init__(self, A: float = 0.5) -> None:
         A = _check_float("A", A)
         if not 0.0 < A < 1.0:
-            raise ValueError(f"tsin A must be in the open interval (0, 1); received A={A!r}")
+            raise LayerkitValueError(
+                f"tsin A must be in the open interval (0, 1); received A={A!r}"
+            )
         self.A = A
 
     def solve(self, x: np.ndarray) -> np.ndarray:
@@ -458,7 +463,7 @@ class _FunctionActivation(ActivationFunction):
     def __call__(self, z, out=None):
         value = np.asarray(self._fn(z, **self._params))
         if value.shape != np.shape(z):
-            raise ValueError(
+            raise LayerkitValueError(
                 f"activation {self.name!r} returned shape {value.shape} for input shape "
                 f"{np.shape(z)}; an activation must be elementwise"
             )
@@ -487,10 +492,10 @@ def _out(out: np.ndarray | None, like: np.ndarray) -> np.ndarray:
 
 def _check_float(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a real number; received {value!r}")
+        raise LayerkitTypeError(f"{name} must be a real number; received {value!r}")
     value = float(value)
     if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite; received {name}={value!r}")
+        raise LayerkitValueError(f"{name} must be finite; received {name}={value!r}")
     return value
 
 
@@ -526,7 +531,7 @@ def register_activation(
     fn, derivative : callable, optional
         Required with a string name.
     overwrite : bool, default False
-        Replace an existing registration instead of raising ``ValueError``.
+        Replace an existing registration instead of raising ``LayerkitValueError``.
 
     Returns
     -------
@@ -540,12 +545,12 @@ def register_activation(
         _register(key, cls, overwrite)
         return cls
     if not isinstance(name, str) or not name:
-        raise TypeError(
+        raise LayerkitTypeError(
             "register_activation expects a name (str) with fn and derivative, or an "
             f"ActivationFunction subclass; received {name!r}"
         )
     if not callable(fn) or not callable(derivative):
-        raise TypeError(
+        raise LayerkitTypeError(
             f"register_activation({name!r}, fn, derivative) needs two callables; received "
             f"fn={fn!r}, derivative={derivative!r}"
         )
@@ -560,7 +565,7 @@ def register_activation(
 
 def _register(key: str, factory: Callable[..., ActivationFunction], overwrite: bool) -> None:
     if key in _REGISTRY and not overwrite:
-        raise ValueError(
+        raise LayerkitValueError(
             f"an activation named {key!r} is already registered; pass overwrite=True to replace it"
         )
     _REGISTRY[key] = factory
@@ -584,7 +589,7 @@ def get_activation(spec: str | ActivationFunction | None, **params: Any) -> Acti
     """
     if isinstance(spec, ActivationFunction):
         if params:
-            raise TypeError(
+            raise LayerkitTypeError(
                 f"keyword parameters {sorted(params)} cannot be combined with the activation "
                 f"instance {spec!r}"
             )
@@ -592,14 +597,14 @@ def get_activation(spec: str | ActivationFunction | None, **params: Any) -> Acti
     if spec is None:
         spec = "identity"
     if not isinstance(spec, str):
-        raise TypeError(
+        raise LayerkitTypeError(
             "activation must be a name, an ActivationFunction instance or None; received "
             f"{spec!r} of type {type(spec).__name__}"
         )
     key = spec.lower()
     key = _ALIASES.get(key, key)
     if key not in _REGISTRY:
-        raise ValueError(
+        raise LayerkitValueError(
             f"unknown activation {spec!r}; expected one of {available_activations()} "
             "(or register your own with layerkit.register_activation)"
         )
@@ -607,7 +612,7 @@ def get_activation(spec: str | ActivationFunction | None, **params: Any) -> Acti
     accepted = _accepted_params(factory)
     unknown = [] if accepted is None else sorted(set(params) - set(accepted))
     if unknown:
-        raise TypeError(
+        raise LayerkitTypeError(
             f"activation {key!r} accepts parameters {sorted(accepted)}; received {unknown}"
         )
     return factory(**params)

@@ -22,6 +22,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._validation import LayerkitValueError
+
 __all__ = ["available_initializers", "default_kernel_initializer", "get_initializer"]
 
 Initializer = Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]
@@ -93,7 +95,7 @@ def get_initializer(spec: str | Initializer, *, argument: str = "initializer") -
         return spec
     if isinstance(spec, str) and spec.lower() in _INITIALIZERS:
         return _INITIALIZERS[spec.lower()]
-    raise ValueError(
+    raise LayerkitValueError(
         f"{argument} must be one of {available_initializers()} or a callable (rng, shape); "
         f"received {spec!r}"
     )

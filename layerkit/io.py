@@ -59,6 +59,7 @@ from ._version import __version__
 from .callbacks import History
 from .layers import Activation, BatchNormalization, Dense, Dropout, Flatten, Input, Layer
 from .losses import Loss, get_loss
+from .network import Network
 from .optimizers import Optimizer
 
 __all__ = [
@@ -220,8 +221,6 @@ def write_checkpoint(
 
 
 def _check_save_args(network: Any, path: Any, key: Any) -> tuple[Any, Path, bytes | None]:
-    from .network import Network
-
     if not isinstance(network, Network):
         raise LayerkitTypeError(f"save expects a Network; received {type(network).__name__}")
     path = _model_path(path)
@@ -1056,8 +1055,6 @@ def _expected_from_config(
 
 
 def _construct(parsed: _Parsed, layers: list[Layer], custom: dict[str, Any]) -> Any:
-    from .network import Network
-
     spec = parsed.network
     loss_cls = custom.get(spec["loss"])
     try:
@@ -1077,9 +1074,3 @@ def _construct(parsed: _Parsed, layers: list[Layer], custom: dict[str, Any]) -> 
         )
     except (ValueError, TypeError, ArithmeticError) as exc:
         raise parsed.fail("network", f"describes a network that cannot be built: {exc}") from exc
-
-
-# ---------------------------------------------------------------------------- for tests
-def _digest(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
-    """The file's SHA-256 checksum, as ``save`` computes it (tests forge files with it)."""
-    return content_digest(meta, arrays)

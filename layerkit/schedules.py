@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-from ._validation import check_positive_int, check_real
+from ._validation import LayerkitValueError, check_positive_int, check_real
 
 __all__ = ["Constant", "GrowAndSlash", "Schedule", "StepDecay", "TimeDecay", "get_schedule"]
 
@@ -268,8 +268,6 @@ def get_schedule(spec: str | Schedule | None) -> Schedule:
         return spec
     if isinstance(spec, str) and spec.lower() in _SCHEDULES:
         return _SCHEDULES[spec.lower()]()
-    from ._validation import LayerkitValueError
-
     raise LayerkitValueError(
         f"schedule must be one of {sorted(_SCHEDULES)} or a Schedule instance; received {spec!r}"
     )

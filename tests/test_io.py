@@ -4,18 +4,18 @@ continues after a load exactly as it would have; atomic writes; and clear
 ``ModelFileError``s for truncated, corrupted, foreign or newer files. Loading never
 imports or unpickles anything.
 
-Files with a *valid* checksum but altered metadata are crafted with ``_rewrite``, which
-recomputes the checksum with ``layerkit.io._digest`` exactly as ``save`` does.
+Files with a *valid* checksum but altered metadata are crafted with ``hostile.rewrite``,
+which recomputes the checksum from the documented format, as ``save`` does.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import sys
 import warnings
 import zipfile
 
+import hostile
 import numpy as np
 import pytest
 
@@ -103,30 +103,6 @@ def _history_without_times(history):
     d = history.as_dict()
     d.pop("epoch_time")
     return d
-
-
-def _read_raw(path):
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {name: archive[name] for name in archive.files}
-    meta = json.loads(arrays.pop(lkio._META).tobytes().decode("utf-8"))
-    return arrays, meta
-
-
-def _write_raw(path, arrays, meta, *, fix_checksum=True):
-    if fix_checksum:
-        meta["sha256"] = ""
-        meta["sha256"] = lkio._digest(meta, arrays)
-    blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    with open(path, "wb") as handle:
-        np.savez(handle, **{lkio._META: blob}, **arrays)
-    return path
-
-
-def _rewrite(src, dst, edit, *, fix_checksum=True):
-    """Copy a saved model, editing ``(meta, arrays)`` in place, with a valid checksum."""
-    arrays, meta = _read_raw(src)
-    edit(meta, arrays)
-    return _write_raw(dst, arrays, meta, fix_checksum=fix_checksum)
 
 
 def _small_saved(tmp_path, name="model.npz"):
@@ -309,7 +285,7 @@ def test_a_file_naming_a_module_path_as_layer_class_never_imports_it(tmp_path, m
     def edit(meta, arrays):
         meta["network"]["layers"][1]["class"] = "lk_evil_module.Evil"
 
-    bad = _rewrite(path, tmp_path / "evil.npz", edit)
+    bad = hostile.rewrite(path, tmp_path / "evil.npz", edit)
     imported = []
     real_import = __import__
 
@@ -328,7 +304,7 @@ def test_a_file_naming_a_module_path_as_layer_class_never_imports_it(tmp_path, m
 
 def test_a_file_naming_an_unknown_optimiser_class_is_an_error_not_an_import(tmp_path):
     _, path = _small_saved(tmp_path)
-    bad = _rewrite(
+    bad = hostile.rewrite(
         path,
         tmp_path / "o.npz",
         lambda meta, arrays: meta["optimizer"].__setitem__("class", "os.system"),
@@ -343,7 +319,7 @@ def test_edited_metadata_without_a_new_checksum_is_reported_as_corrupted(tmp_pat
     def edit(meta, arrays):
         meta["network"]["layers"][1]["class"] = "SomethingElse"
 
-    bad = _rewrite(path, tmp_path / "e.npz", edit, fix_checksum=False)
+    bad = hostile.rewrite(path, tmp_path / "e.npz", edit, fix_checksum=False)
     with pytest.raises(lk.ModelFileError, match="checksum"):
         lk.load(bad)
 
@@ -565,7 +541,7 @@ def test_metadata_of_another_format(tmp_path):
 
 def test_a_newer_format_version_asks_to_upgrade(tmp_path):
     _, path = _small_saved(tmp_path)
-    bad = _rewrite(
+    bad = hostile.rewrite(
         path,
         tmp_path / "v2.npz",
         lambda meta, arrays: meta.__setitem__("format_version", lkio.FORMAT_VERSION + 1),
@@ -583,7 +559,7 @@ def test_a_missing_file_and_a_folder(tmp_path):
 
 def test_a_file_whose_parameter_shape_does_not_fit_its_architecture(tmp_path):
     _, path = _small_saved(tmp_path)
-    bad = _rewrite(
+    bad = hostile.rewrite(
         path,
         tmp_path / "s.npz",
         lambda meta, arrays: arrays.__setitem__("p0", np.zeros((3, 3), np.float32)),
@@ -618,7 +594,7 @@ def test_structurally_malformed_metadata_with_a_valid_checksum_is_a_clear_value_
     entries: load must say so with a ValueError/TypeError subclass (ideally
     ModelFileError), never KeyError, AttributeError or IndexError."""
     _, path = _small_saved(tmp_path)
-    bad = _rewrite(path, tmp_path / "bad.npz", edit)
+    bad = hostile.rewrite(path, tmp_path / "bad.npz", edit)
     with pytest.raises(Exception) as info:
         lk.load(bad)
     assert isinstance(info.value, lk.LayerkitValueError | lk.LayerkitTypeError), (

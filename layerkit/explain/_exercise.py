@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from .._validation import LayerkitTypeError, LayerkitValueError, check_positive_int
+from ..layers import Dense, Input
+from ..network import Network
 from ._trace import Trace, check_notation, check_precision, explain
 
 __all__ = ["ExerciseSheet", "exercise_sheet"]
@@ -99,8 +101,6 @@ def exercise_sheet(
     >>> sheet = lk.exercise_sheet(seed=3)
     >>> print(sheet.questions)  # doctest: +SKIP
     """
-    from .. import Dense, Input, Network
-
     seed = check_positive_int(seed, "seed", minimum=0)
     widths = _check_layers(layers)
     notation = check_notation(notation)

@@ -20,7 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import LayerkitTypeError, LayerkitValueError
+from .._folds import kfold_indices
+from .._validation import (
+    LayerkitTypeError,
+    LayerkitValueError,
+    as_indexable,
+    check_n_samples,
+)
 from .results import SweepResult
 from .store import ResultStore
 from .tasks import Job, Task, build_parameter_names, expand_grid, make_tasks, route_parameters
@@ -102,8 +108,6 @@ def _check_seeds(seeds: Any, takes_seed: bool) -> list[int | None]:
 def _folds(
     cv: Any, y: np.ndarray, split_seed: int
 ) -> tuple[tuple[np.ndarray, np.ndarray], ...] | None:
-    from ..model_selection import kfold_indices
-
     if cv is None:
         return None
     if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
@@ -355,8 +359,6 @@ def sweep(
     >>> sorted(result.best_params)
     ['hidden', 'learning_rate']
     """
-    from ..model_selection import _as_indexable, _check_same_length
-
     backend = check_backend(backend, client)
     n_jobs = check_n_jobs(n_jobs)
     threads = check_threads(threads_per_worker)
@@ -369,9 +371,9 @@ def sweep(
         if text in seen:
             raise LayerkitValueError(f"grid holds the cell {params} twice; expected each once")
         seen.add(text)
-    X = _as_indexable(X, "X")
-    y = _as_indexable(y, "y")
-    _check_same_length(X, y)
+    X = as_indexable(X, "X")
+    y = as_indexable(y, "y")
+    check_n_samples(X, y)
     if (X_val is None) != (y_val is None):
         raise LayerkitValueError("X_val and y_val must be given together")
     if X_val is not None:
@@ -379,9 +381,9 @@ def sweep(
             raise LayerkitValueError(
                 "give either cv= (validation folds taken from X) or X_val/y_val, not both"
             )
-        X_val = _as_indexable(X_val, "X_val")
-        y_val = _as_indexable(y_val, "y_val")
-        _check_same_length(X_val, y_val)
+        X_val = as_indexable(X_val, "X_val")
+        y_val = as_indexable(y_val, "y_val")
+        check_n_samples(X_val, y_val, "X_val", "y_val")
     train_kwargs.setdefault("verbose", 0)
     names = {name for params in cells for name in params}
     folds = _folds(cv, y, int(split_seed))

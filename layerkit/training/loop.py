@@ -75,7 +75,7 @@ class Loop:
         # model back as the call found it if a value is not finite
         self.unchecked = None if data.values_checked else data.X
         if self.unchecked is not None and undo is None:
-            raise ValueError("a Loop over data whose values are unchecked needs undo")
+            raise RuntimeError("a Loop over data whose values are unchecked needs undo")
         self.undo = undo
         self.opt, self.sched, self.stopper = config.optimizer, config.schedule, config.stopper
         self.files, self.split_state = files, split_state

@@ -287,6 +287,8 @@ def test_an_unpicklable_build_is_refused_before_any_worker_starts(moons):
         ({"grid": {"widht": [2]}}, lk.LayerkitValueError, "'widht' is neither a parameter"),
         ({"grid": {"seed": [2]}}, lk.LayerkitValueError, "seeds=\\[...\\]"),
         ({"cv": 2, "X_val": "same"}, lk.LayerkitValueError, "either cv="),
+        ({"X_val": "short y_val"}, lk.LayerkitValueError, "^X_val and y_val must have the same"),
+        ({"y": "short"}, lk.LayerkitValueError, "^X and y must have the same number of samples"),
         ({"n_jobs": 0}, lk.LayerkitValueError, "n_jobs must be >= 1"),
         ({"backend": "threads"}, lk.LayerkitValueError, "backend must be 'loky' or 'dask'"),
         ({"client": "tcp://x:1", "backend": "loky"}, lk.LayerkitValueError, "client= is for"),
@@ -303,6 +305,10 @@ def test_bad_arguments_are_refused_with_a_message_naming_them(moons, kwargs, err
     args = {"build": build, "grid": {"hidden": [2]}, **kwargs}
     if args.get("X_val") == "same":
         args["X_val"], args["y_val"] = X, y
+    elif args.get("X_val") == "short y_val":
+        args["X_val"], args["y_val"] = X, y[:-1]
+    if args.pop("y", None) == "short":
+        y = y[:-1]
     with pytest.raises(error, match=message):
         lk.sweep(args.pop("build"), args.pop("grid"), X, y, progress=False, **args)
     assert BUILT == []
