@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 
 from ._validation import LayerkitTypeError, LayerkitValueError, as_indexable
 
-__all__ = ["check_seed", "class_labels", "fold_of_each_sample", "fold_pairs", "kfold_indices"]
+__all__ = ["check_seed", "class_labels", "kfold_indices"]
 
 
 def class_labels(y: np.ndarray) -> np.ndarray | None:
@@ -99,11 +99,11 @@ def kfold_indices(
     [3 4] [0 1 2]
     [0 1 2] [3 4]
     """
-    folds = fold_of_each_sample(n_or_y, k, stratify=stratify, shuffle=shuffle, seed=seed)
-    return fold_pairs(folds, int(k))
+    folds = _fold_of_each_sample(n_or_y, k, stratify=stratify, shuffle=shuffle, seed=seed)
+    return _fold_pairs(folds, int(k))
 
 
-def fold_of_each_sample(
+def _fold_of_each_sample(
     n_or_y: int | ArrayLike, k: object, *, stratify: bool, shuffle: bool, seed: int | None
 ) -> np.ndarray:
     check_seed(seed)
@@ -144,7 +144,7 @@ def fold_of_each_sample(
     return fold
 
 
-def fold_pairs(fold: np.ndarray, k: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _fold_pairs(fold: np.ndarray, k: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     for i in range(k):
         in_fold = fold == i
         yield np.flatnonzero(~in_fold), np.flatnonzero(in_fold)

@@ -42,17 +42,22 @@ def fmt(value: Any) -> str:
     return repr(value)
 
 
+def _as_array(value: Any, argument: str, expected: str) -> np.ndarray:
+    """``value`` as an ndarray; an ndarray (a memmap too) as it is, since converting it
+    would read it all."""
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise LayerkitTypeError(
+            f"{argument} must be {expected}; could not convert {type(value).__name__}: {exc}"
+        ) from exc
+
+
 def as_numeric_array(value: Any, argument: str) -> np.ndarray:
     """``np.asarray(value)``, refusing object, string and complex arrays and empty ones."""
-    if isinstance(value, np.ndarray):
-        array = value
-    else:
-        try:
-            array = np.asarray(value)
-        except (ValueError, TypeError) as exc:
-            raise LayerkitTypeError(
-                f"{argument} must be a numeric array; could not convert {type(value).__name__}: {exc}"
-            ) from exc
+    array = _as_array(value, argument, "a numeric array")
     if array.dtype.kind not in "biuf":
         raise LayerkitTypeError(
             f"{argument} must hold real numbers (bool, int or float dtype); received an array "
@@ -89,16 +94,7 @@ def check_finite(array: np.ndarray, argument: str) -> None:
 
 def as_indexable(X: Any, argument: str) -> np.ndarray:
     """``X`` as an array with at least one row, without copying an ndarray (or memmap)."""
-    # An ndarray (and so a memmap) is used as it is: converting would read it all.
-    if isinstance(X, np.ndarray):
-        arr = X
-    else:
-        try:
-            arr = np.asarray(X)
-        except (ValueError, TypeError) as exc:
-            raise LayerkitTypeError(
-                f"{argument} must be an array; could not convert {type(X).__name__}: {exc}"
-            ) from exc
+    arr = _as_array(X, argument, "an array")
     if arr.ndim == 0:
         raise LayerkitValueError(f"{argument} must have one row per sample; received a scalar")
     if len(arr) == 0:
